@@ -1,0 +1,50 @@
+"""Hai Phong digital-skills learning platform (SCORM 1.2 / 2004 LMS)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from .config import load_config
+from .extensions import csrf, db, login_manager, migrate
+
+MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("LMS_INSTANCE_PATH") or None,
+        instance_relative_config=True,
+    )
+    app.config.from_mapping(load_config(app.instance_path, overrides))
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    Path(app.config["CONTENT_ROOT"]).mkdir(parents=True, exist_ok=True)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Vui lòng đăng nhập để tiếp tục."
+
+    from . import models  # noqa: F401  (register models)
+    from .api import bp as api_bp
+    from .auth import bp as auth_bp
+    from .auth import load_user_from_request
+    from .cli import register_cli
+    from .content import bp as content_bp
+    from .player import bp as player_bp
+    from .web import bp as web_bp
+
+    login_manager.request_loader(load_user_from_request)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(web_bp)
+    app.register_blueprint(player_bp)
+    app.register_blueprint(content_bp)
+    app.register_blueprint(api_bp)
+    csrf.exempt(api_bp)
+    register_cli(app)
+    return app

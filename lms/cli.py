@@ -1,0 +1,95 @@
+"""`flask --app wsgi lms …` commands (also available as the `lms` console script)."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from .extensions import db
+from .models import ApiToken, User
+from .security import hash_password, new_api_token
+
+lms = AppGroup("lms", help="Hai Phong LMS administration.")
+
+
+def create_user(email: str, password: str, name: str, role: str = "learner") -> User:
+    email = email.strip().lower()
+    if db.session.scalar(select(User).where(User.email == email)):
+        raise click.ClickException(f"A user with email {email} already exists.")
+    user = User(email=email, name=name, password_hash=hash_password(password), role=role)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+@lms.command("create-user")
+@click.option("--email", required=True)
+@click.option("--password", required=True)
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice(["admin", "learner"]), default="learner")
+def create_user_cmd(email: str, password: str, name: str, role: str) -> None:
+    user = create_user(email, password, name, role)
+    click.echo(f"Created {user.role} {user.email} (id {user.id})")
+
+
+@lms.command("token")
+@click.option("--email", required=True)
+def token_cmd(email: str) -> None:
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise click.ClickException(f"No user with email {email}.")
+    token, digest = new_api_token()
+    db.session.add(ApiToken(user_id=user.id, token_hash=digest))
+    db.session.commit()
+    click.echo(token)
+
+
+@lms.command("import-package")
+@click.argument("zip_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--package-id", type=int, default=None,
+              help="Import as a new version of this package.")
+def import_package_cmd(zip_path: Path, package_id: int | None) -> None:
+    from .importer import import_package
+    from .scorm.errors import PackageInvalid
+
+    try:
+        result = import_package(zip_path, package_id=package_id)
+    except PackageInvalid as exc:
+        for err in exc.errors:
+            click.echo(f"error [{err.code}] {err.message}", err=True)
+        sys.exit(1)
+    click.echo(result.version.package_id)
+
+
+@lms.command("bootstrap")
+@click.option("--admin-email", default="admin@haiphong.local", show_default=True)
+def bootstrap_cmd(admin_email: str) -> None:
+    """Create the first administrator if there is none and print its login."""
+    admin = db.session.scalar(select(User).where(User.role == "admin"))
+    if admin is not None:
+        click.echo(f"Administrator: {admin.email} (password unchanged)")
+        return
+    password = secrets.token_urlsafe(12)
+    create_user(admin_email, password, "Quản trị viên", "admin")
+    click.echo(f"Administrator created: {admin_email} / {password}")
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(lms)
+
+
+def main() -> None:
+    """Console script: `lms <command>` is `flask --app wsgi lms <command>`."""
+    from flask.cli import FlaskGroup
+
+    from . import create_app
+
+    group = FlaskGroup(create_app=lambda: create_app())
+    sys.argv = [sys.argv[0], "lms", *sys.argv[1:]]
+    group.main()

@@ -1,0 +1,48 @@
+"""Configuration from environment variables, with defaults that work on a bare machine."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+def _instance_secret(instance: Path) -> str:
+    """SECRET_KEY from the environment, else one generated once and kept in instance/."""
+    key_file = instance / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def load_config(instance_path: str, overrides: dict | None = None) -> dict:
+    instance = Path(instance_path)
+    env = {**os.environ, **{k: v for k, v in (overrides or {}).items() if isinstance(v, str)}}
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{instance / 'lms.sqlite3'}"
+    if database_url.startswith("postgres://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgres://"):]
+    elif database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+    cfg = {
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": env.get("REDIS_URL") or None,
+        "SECRET_KEY": env.get("SECRET_KEY") or _instance_secret(instance),
+        "CONTENT_ROOT": env.get("CONTENT_ROOT") or str(instance / "content"),
+        # A separate origin for SCORM content can be configured later; empty = same origin.
+        "CONTENT_BASE_URL": env.get("CONTENT_BASE_URL", ""),
+        "MAX_CONTENT_LENGTH": int(env.get("MAX_UPLOAD_MB", "1024")) * 1024 * 1024,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": None,
+        "COMMIT_INTERVAL_SECONDS": int(env.get("COMMIT_INTERVAL_SECONDS", "30")),
+    }
+    if overrides:
+        cfg.update(overrides)
+    return cfg

@@ -1,0 +1,42 @@
+"""Serves extracted package files same-origin under /content/<sha256>/<path>.
+
+Paths are content-addressed, so responses are cached for a year; werkzeug answers HTTP
+range requests (video seeking) and conditional requests.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, send_from_directory
+from flask_login import login_required
+
+bp = Blueprint("content", __name__)
+_SHA = re.compile(r"^[0-9a-f]{64}$")
+
+for ext, mime in {
+    ".vtt": "text/vtt", ".mp4": "video/mp4", ".webm": "video/webm", ".m4a": "audio/mp4",
+    ".js": "text/javascript", ".mjs": "text/javascript", ".json": "application/json",
+    ".svg": "image/svg+xml", ".woff2": "font/woff2", ".woff": "font/woff", ".xml": "text/xml",
+    ".xsd": "text/xml", ".swf": "application/x-shockwave-flash", ".wasm": "application/wasm",
+}.items():
+    mimetypes.add_type(mime, ext)
+
+
+def content_url(sha256: str, path: str) -> str:
+    base = current_app.config.get("CONTENT_BASE_URL") or ""
+    return f"{base}/content/{sha256}/{path}"
+
+
+@bp.get("/content/<sha>/<path:path>")
+@login_required
+def serve(sha: str, path: str):
+    if not _SHA.match(sha):
+        abort(404)
+    root = Path(current_app.config["CONTENT_ROOT"]) / sha
+    response = send_from_directory(root, path, conditional=True, max_age=31536000)
+    response.headers["Cache-Control"] = "private, max-age=31536000, immutable"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -1,0 +1,372 @@
+/* SCORM player: hosts the scorm-again runtime for the SCO in the content frame, moves between
+ * SCOs, and delivers every commit to the server without loss (durable local queue + retry). */
+(function () {
+  "use strict";
+  var cfg = JSON.parse(document.getElementById("player-config").textContent);
+  var root = document.getElementById("player");
+  var frame = document.querySelector('iframe[name="scorm-content"]');
+  var navBar = root.querySelector(".player-nav");
+  var tocEl = document.getElementById("toc");
+  var notice = root.querySelector(".save-notice");
+  var v12 = cfg.version === "1.2";
+  var NAV = [
+    ["previous", "Bài trước"], ["continue", "Tiếp tục"], ["exit", "Thoát bài"],
+    ["suspendAll", "Tạm dừng"], ["exitAll", "Kết thúc"],
+    ["abandon", "Bỏ bài"], ["abandonAll", "Bỏ tất cả"]
+  ];
+
+  /* ---------------- durable commit queue ---------------- */
+  var QKEY = "hp-lms:pending:" + cfg.attempt;
+  var memoryQueue = {};
+  var localSeq = 0;
+  var failures = 0;
+  var retryTimer = null;
+  var flushing = null;
+
+  function readQueue() {
+    try { return JSON.parse(window.localStorage.getItem(QKEY) || "{}"); }
+    catch (e) { return memoryQueue; }
+  }
+  function writeQueue(q) {
+    memoryQueue = q;
+    try { window.localStorage.setItem(QKEY, JSON.stringify(q)); } catch (e) { /* memory only */ }
+  }
+  function showNotice(text, kind) {
+    if (!text) { notice.hidden = true; notice.textContent = ""; notice.removeAttribute("data-state"); return; }
+    notice.hidden = false;
+    notice.textContent = text;
+    notice.setAttribute("data-state", kind);
+  }
+  function enqueue(item, cmi, terminate, extra) {
+    var payload = { item: item, session: cfg.session, seq: ++localSeq, cmi: cmi, terminate: !!terminate };
+    for (var k in extra) { if (Object.prototype.hasOwnProperty.call(extra, k)) payload[k] = extra[k]; }
+    var q = readQueue();
+    q[item] = payload;  // full snapshots: the newest one supersedes any unsent older one
+    writeQueue(q);
+    return payload;
+  }
+  function send(payload, useBeacon) {
+    var body = JSON.stringify(payload);
+    if (useBeacon && navigator.sendBeacon) {
+      navigator.sendBeacon(cfg.commitUrl, new Blob([body], { type: "text/plain;charset=UTF-8" }));
+      return Promise.resolve(null);
+    }
+    return fetch(cfg.commitUrl, {
+      method: "POST", body: body, credentials: "same-origin",
+      headers: { "Content-Type": "application/json" }, keepalive: body.length < 60000
+    });
+  }
+  function scheduleRetry() {
+    if (retryTimer) return;
+    var delay = Math.min(30000, 1000 * Math.pow(2, Math.min(failures, 5)));
+    retryTimer = setTimeout(function () { retryTimer = null; flush(); }, delay);
+  }
+  function flush() {
+    if (flushing) return flushing;
+    flushing = (async function () {
+      var q = readQueue();
+      var items = Object.keys(q);
+      for (var i = 0; i < items.length; i++) {
+        var p = q[items[i]];
+        var res;
+        try { res = await send(p, false); } catch (e) { res = null; }
+        if (res && (res.ok || (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429))) {
+          var cur = readQueue();
+          if (cur[p.item] && cur[p.item].seq === p.seq && cur[p.item].session === p.session) {
+            delete cur[p.item];
+            writeQueue(cur);
+          }
+          if (!res.ok) {
+            var err = await res.json().catch(function () { return {}; });
+            showNotice("Máy chủ từ chối dữ liệu bài học: " + (err.error || res.status), "rejected");
+            window.console && console.error("commit rejected", err);
+          }
+        } else {
+          failures++;
+          if (failures >= 3) showNotice("Chưa lưu được tiến độ lên máy chủ. Dữ liệu vẫn được giữ trên máy này và sẽ tự gửi lại.", "unsaved");
+          scheduleRetry();
+          return false;
+        }
+      }
+      failures = 0;
+      if (notice.getAttribute("data-state") === "unsaved") showNotice("Đã lưu tiến độ.", "saved");
+      root.setAttribute("data-pending-commits", String(Object.keys(readQueue()).length));
+      return true;
+    })();
+    flushing.finally(function () { flushing = null; });
+    return flushing;
+  }
+  function beaconAll() {
+    var q = readQueue();
+    Object.keys(q).forEach(function (k) { send(q[k], true); });
+  }
+  window.addEventListener("online", function () { flush(); });
+
+  /* ---------------- runtime ---------------- */
+  var api = null;
+  var current = null;         // item id of the SCO in the frame
+  var terminated = false;
+  var sessionEnded = false;
+  var scoById = {};
+  cfg.scos.forEach(function (s) { scoById[s.id] = s; });
+  var order = cfg.scos.map(function (s) { return s.id; });
+
+  function extras(terminate) {
+    var extra = {};
+    if (!v12 && api) {
+      try { extra.sequencing = api.serializeSequencingState(); } catch (e) { /* none */ }
+      try {
+        var obj = api.renderCommitObject(!!terminate);
+        if (obj && obj.globalObjectives) extra.globals = obj.globalObjectives;
+      } catch (e) { /* none */ }
+      try { extra.shared = api.captureSharedDataSnapshot(); } catch (e) { /* none */ }
+    }
+    return extra;
+  }
+
+  var httpService = {
+    processHttpRequest: function (url, params, immediate, apiLog, processListeners, metadata) {
+      var terminate = !!(metadata && metadata.isTerminateCommit);
+      if (current) {
+        var p = enqueue(current, params, terminate, extras(terminate));
+        if (terminate) p.session_end = endingSession;
+        if (immediate) { beaconAll(); } else { flush(); }
+      }
+      return { result: true, errorCode: 0 };
+    },
+    updateSettings: function () {}
+  };
+
+  function settings() {
+    var s = {
+      lmsCommitUrl: cfg.commitUrl, dataCommitFormat: "flattened", sendFullCommit: true,
+      autocommit: true, autocommitSeconds: cfg.commitIntervalSeconds, logLevel: 4,
+      httpService: httpService
+    };
+    if (!v12 && cfg.sequencing) s.sequencing = cfg.sequencing;
+    return s;
+  }
+
+  function newApi() {
+    if (v12) {
+      api = new window.Scorm12API(settings());
+      window.API = api;
+      api.on("LMSFinish", function () { terminated = true; afterTerminate(); });
+    } else {
+      api = new window.Scorm2004API(settings());
+      window.API_1484_11 = api;
+      if (cfg.globalObjectives && Object.keys(cfg.globalObjectives).length) {
+        try { api.restoreGlobalObjectiveSnapshot(cfg.globalObjectives); } catch (e) { /* ignore */ }
+      }
+      if (cfg.sharedData && Object.keys(cfg.sharedData).length) {
+        try { api.restoreSharedDataSnapshot(cfg.sharedData); } catch (e) { /* ignore */ }
+      }
+      api.on("Terminate", function () { terminated = true; afterTerminate(); });
+    }
+  }
+
+  var endingSession = false;
+  function afterTerminate() {
+    if (v12) return;
+    var req = "";
+    try { req = api.adl.nav.request; } catch (e) { req = ""; }
+    if (req && req !== "_none_") {
+      setTimeout(function () { navigate(req); }, 0);
+    }
+  }
+
+  async function deliver(itemId) {
+    var sco = scoById[itemId];
+    if (!sco) return;
+    await unloadCurrent();
+    var res = await fetch(cfg.stateUrl.replace("__ITEM__", encodeURIComponent(itemId)), { credentials: "same-origin" });
+    if (!res.ok) { showNotice("Không tải được bài học (" + res.status + ").", "rejected"); return; }
+    var state = await res.json();
+    newApi();
+    api.loadFromFlattenedJSON(state.cmi);
+    current = itemId;
+    terminated = false;
+    frame.src = sco.launch;
+    root.setAttribute("data-current-item", itemId);
+    renderNav();
+  }
+
+  function unloadCurrent() {
+    return new Promise(function (resolve) {
+      if (!current) { resolve(); return; }
+      var done = function () { frame.removeEventListener("load", done); resolve(); };
+      if (!terminated) {
+        // Let the SCO's own unload handler call Finish/Terminate; blank page triggers it.
+        frame.addEventListener("load", done);
+        frame.src = "about:blank";
+        setTimeout(function () { snapshotIfLive(); resolve(); }, 1500);
+      } else { resolve(); }
+    }).then(function () { snapshotIfLive(); current = null; });
+  }
+
+  function snapshotIfLive() {
+    if (!api || !current || terminated) return;
+    try {
+      var cmi = api.renderCommitCMI(false);
+      enqueue(current, cmi, false, extras(false));
+    } catch (e) { /* not initialised yet */ }
+  }
+
+  function indexOf(id) { return order.indexOf(id); }
+
+  function navigate(req) {
+    if (sessionEnded) return;
+    if (req === "continue" || req === "previous") {
+      var i = indexOf(current) + (req === "continue" ? 1 : -1);
+      if (i >= 0 && i < order.length) deliver(order[i]);
+      else if (req === "continue") endSession(false);
+      return;
+    }
+    var m = /^\{target=(.+)\}(choice|jump)$/.exec(req);
+    if (m) { deliver(m[1]); return; }
+    if (req === "exitAll" || req === "abandonAll") { endingSession = true; endSession(false); return; }
+    if (req === "suspendAll") { endSession(true); return; }
+    if (req === "exit" || req === "abandon") { endSession(false); return; }
+  }
+
+  async function endSession(suspend) {
+    if (suspend && api && current && !terminated) {
+      try {
+        if (v12) { api.LMSSetValue("cmi.core.exit", "suspend"); }
+        else { api.SetValue("cmi.exit", "suspend"); }
+      } catch (e) { /* ignore */ }
+    }
+    if (api && current && !terminated) {
+      try { if (v12) api.LMSFinish(""); else api.Terminate(""); } catch (e) { /* ignore */ }
+    }
+    sessionEnded = true;
+    frame.src = "about:blank";
+    current = null;
+    await flush();
+    root.setAttribute("data-scorm-session", "ended");
+    root.querySelector(".session-ended").hidden = false;
+    root.querySelector(".player-main").hidden = true;
+    renderNav();
+  }
+
+  /* ---------------- UI: navigation buttons and table of contents ---------------- */
+  function hidden(token) {
+    var item = findItem(cfg.organization.items, current);
+    return !!(item && item.hideLmsUi && item.hideLmsUi.indexOf(token) >= 0);
+  }
+  function findItem(items, id) {
+    for (var i = 0; i < items.length; i++) {
+      if (items[i].id === id) return items[i];
+      var f = findItem(items[i].children || [], id);
+      if (f) return f;
+    }
+    return null;
+  }
+  function enabled(token) {
+    if (sessionEnded || !current) return false;
+    var i = indexOf(current);
+    if (token === "previous") return i > 0;
+    if (token === "continue") return true;
+    return true;
+  }
+  function renderNav() {
+    navBar.innerHTML = "";
+    if (sessionEnded) return;
+    var wanted = ["previous", "continue", "suspendAll", "exitAll"];
+    if (order.length === 1) wanted = ["suspendAll", "exitAll"];
+    NAV.forEach(function (pair) {
+      var token = pair[0];
+      if (wanted.indexOf(token) < 0 || hidden(token)) return;
+      var b = document.createElement("button");
+      b.type = "button";
+      b.textContent = pair[1];
+      b.setAttribute("data-scorm-nav", token);
+      if (!enabled(token)) b.disabled = true;
+      b.addEventListener("click", function () { onNavClick(token); });
+      navBar.appendChild(b);
+    });
+    renderToc();
+  }
+  function onNavClick(token) {
+    if (!v12 && api && current && !terminated) {
+      try {
+        api.SetValue("adl.nav.request", token);
+        api.Terminate("");
+        return;
+      } catch (e) { /* fall through */ }
+    }
+    if (v12 && api && current && !terminated && token !== "suspendAll") {
+      try { api.LMSFinish(""); } catch (e) { /* ignore */ }
+    }
+    navigate(token);
+  }
+  function renderToc() {
+    var ul = tocEl.querySelector("ul");
+    ul.innerHTML = "";
+    var leafCount = order.length;
+    var toggle = root.querySelector(".toc-toggle");
+    if (leafCount < 2) { tocEl.hidden = true; toggle.hidden = true; return; }
+    toggle.hidden = false;
+    if (window.matchMedia("(min-width: 800px)").matches) tocEl.hidden = false;
+    (function add(items, parent) {
+      items.forEach(function (it) {
+        if (it.visible === false) return;
+        var li = document.createElement("li");
+        var el;
+        if (it.launch) {
+          el = document.createElement("a");
+          el.href = "#";
+          el.addEventListener("click", function (ev) { ev.preventDefault(); if (el.getAttribute("aria-disabled") !== "true") onChoice(it.id); });
+          if (it.id === current) el.setAttribute("aria-current", "page");
+          if (sessionEnded) el.setAttribute("aria-disabled", "true");
+        } else {
+          el = document.createElement("span");
+        }
+        el.textContent = it.title;
+        el.setAttribute("data-scorm-toc-item", it.id);
+        li.appendChild(el);
+        if (it.children && it.children.length) {
+          var sub = document.createElement("ul");
+          add(it.children, sub);
+          li.appendChild(sub);
+        }
+        parent.appendChild(li);
+      });
+    })(cfg.organization.items, ul);
+  }
+  function onChoice(id) {
+    if (!v12 && api && current && !terminated) {
+      try {
+        api.SetValue("adl.nav.request", "{target=" + id + "}choice");
+        api.Terminate("");
+        return;
+      } catch (e) { /* fall through */ }
+    }
+    if (v12 && api && current && !terminated) { try { api.LMSFinish(""); } catch (e) { /* ignore */ } }
+    deliver(id);
+  }
+  root.querySelector(".toc-toggle").addEventListener("click", function () {
+    tocEl.hidden = !tocEl.hidden;
+    this.setAttribute("aria-expanded", String(!tocEl.hidden));
+  });
+
+  /* ---------------- lifecycle ---------------- */
+  function onHide() {
+    snapshotIfLive();
+    beaconAll();
+  }
+  window.addEventListener("pagehide", onHide);
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "hidden") onHide();
+  });
+  setInterval(function () {
+    if (api && current && !terminated) { snapshotIfLive(); flush(); }
+  }, cfg.commitIntervalSeconds * 1000);
+
+  window.hpPlayer = { flush: flush, queue: readQueue, navigate: navigate, api: function () { return api; } };
+
+  flush().then(function () {
+    var start = cfg.currentItem && scoById[cfg.currentItem] ? cfg.currentItem : order[0];
+    deliver(start);
+  });
+})();

@@ -1,0 +1,105 @@
+"""Learner-facing pages and the admin package pages."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from sqlalchemy import select
+from wtforms import IntegerField, SelectField
+from wtforms.validators import NumberRange, Optional
+
+from .. import tracking
+from ..extensions import db
+from ..importer import import_package
+from ..models import Package, Registration
+from ..scorm.errors import PackageInvalid
+
+bp = Blueprint("web", __name__)
+
+
+class UploadForm(FlaskForm):
+    file = FileField("Gói SCORM (.zip)", validators=[FileRequired("Hãy chọn một tệp .zip.")])
+
+
+class FallbackForm(FlaskForm):
+    mode = SelectField("Quy tắc hoàn thành dự phòng", choices=[
+        ("none", "Theo nội dung (mặc định)"),
+        ("all_launched_and_exited", "Đã mở và thoát mọi bài (SCO)"),
+        ("minutes", "Sau một số phút học"),
+    ])
+    minutes = IntegerField("Số phút", validators=[Optional(), NumberRange(min=1, max=600)])
+
+
+def admin_required() -> None:
+    if not current_user.is_admin:
+        abort(403)
+
+
+@bp.get("/")
+@login_required
+def index():
+    packages = db.session.scalars(select(Package).order_by(Package.title)).all()
+    regs = {r.package_id: r for r in db.session.scalars(
+        select(Registration).where(Registration.user_id == current_user.id))}
+    return render_template("index.html", packages=packages, regs=regs)
+
+
+@bp.post("/packages/<int:package_id>/start")
+@login_required
+def start(package_id: int):
+    package = db.session.get(Package, package_id) or abort(404)
+    reg = tracking.register(current_user, package)
+    return redirect(url_for("player.play", reg_id=reg.id))
+
+
+@bp.route("/admin/packages", methods=["GET", "POST"])
+@login_required
+def admin_packages():
+    admin_required()
+    form = UploadForm()
+    errors = []
+    if form.validate_on_submit():
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "upload.zip"
+            form.file.data.save(path)
+            try:
+                result = import_package(path)
+            except PackageInvalid as exc:
+                errors = exc.errors
+            else:
+                flash(
+                    f"Đã nhập gói «{result.version.title}» (phiên bản {result.version.number})."
+                    if result.created else
+                    f"Gói «{result.version.title}» đã có sẵn (tệp giống hệt), không nhập lại.",
+                    "success",
+                )
+                return redirect(url_for("web.admin_packages"))
+    packages = db.session.scalars(select(Package).order_by(Package.id.desc())).all()
+    status = 422 if errors or form.errors else 200
+    return render_template("admin_packages.html", form=form, errors=errors,
+                           packages=packages), status
+
+
+@bp.route("/admin/packages/<int:package_id>", methods=["GET", "POST"])
+@login_required
+def admin_package(package_id: int):
+    admin_required()
+    package = db.session.get(Package, package_id) or abort(404)
+    form = FallbackForm(data=package.completion_fallback)
+    if form.validate_on_submit():
+        if form.mode.data == "minutes" and not form.minutes.data:
+            form.minutes.errors.append("Hãy nhập số phút.")
+        else:
+            package.completion_fallback = {
+                "mode": form.mode.data,
+                "minutes": form.minutes.data if form.mode.data == "minutes" else None,
+            }
+            db.session.commit()
+            flash("Đã lưu quy tắc hoàn thành.", "success")
+            return redirect(url_for("web.admin_package", package_id=package.id))
+    return render_template("admin_package.html", package=package, form=form)

@@ -1,0 +1,184 @@
+"""Test fixtures: one app per session on the configured database (PostgreSQL in CI), tables
+emptied after each test, a live server for browser tests and headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from werkzeug.serving import make_server
+
+from lms import create_app
+from lms.extensions import db
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT.parent / "shared" / "scorm-samples"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+def sample(name: str) -> Path:
+    path = SAMPLES / name
+    if not path.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"SCORM sample {path} is missing in CI")
+        pytest.skip(f"SCORM samples not available at {SAMPLES} (a checkout without shared/)")
+    return path
+
+
+def _database_url(tmp_root: Path) -> str:
+    url = os.environ.get("DATABASE_URL")
+    if os.environ.get("LMS_REQUIRE_SERVICES") and not (url or "").startswith("postgresql"):
+        raise RuntimeError("CI must run against PostgreSQL: DATABASE_URL is not a PostgreSQL URL")
+    return url or f"sqlite:///{tmp_root / 'test.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    tmp_root = tmp_path_factory.mktemp("lms")
+    url = _database_url(tmp_root)
+    application = create_app({
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": url,
+        "CONTENT_ROOT": str(tmp_root / "content"),
+        "SECRET_KEY": "test-secret",
+        "SERVER_NAME": None,
+    })
+    with application.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
+        from flask_migrate import upgrade
+
+        upgrade()
+    yield application
+
+
+@pytest.fixture(autouse=True)
+def _clean_tables(request):
+    yield
+    if "app" not in request.fixturenames:
+        return
+    application = request.getfixturevalue("app")
+    with application.app_context():
+        db.session.remove()
+        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+        with db.engine.begin() as conn:
+            if db.engine.dialect.name == "postgresql":
+                conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            else:
+                for name in tables:
+                    conn.execute(text(f"DELETE FROM {name}"))
+        from lms.tracking import _version_info_cached
+
+        _version_info_cached.cache_clear()
+
+
+@pytest.fixture
+def ctx(app):
+    with app.app_context():
+        yield
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def make_user(email: str, role: str = "learner", password: str = "mat-khau-123") -> int:
+    from lms.cli import create_user
+
+    return create_user(email, password, "Nguyễn Văn An", role).id
+
+
+def make_token(email: str) -> str:
+    from lms.models import ApiToken, User
+    from lms.security import new_api_token
+
+    user = db.session.scalar(db.select(User).where(User.email == email))
+    token, digest = new_api_token()
+    db.session.add(ApiToken(user_id=user.id, token_hash=digest))
+    db.session.commit()
+    return token
+
+
+@pytest.fixture
+def admin_token(app) -> str:
+    with app.app_context():
+        make_user("admin@example.vn", "admin")
+        return make_token("admin@example.vn")
+
+
+@pytest.fixture
+def learner_token(app) -> str:
+    with app.app_context():
+        make_user("hocvien@example.vn")
+        return make_token("hocvien@example.vn")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    def __init__(self, app):
+        self.app = app
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.fail_commits = False
+        self._server = None
+
+    def start(self) -> None:
+        self._server = make_server("127.0.0.1", self.port, self._wsgi, threaded=True)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def _wsgi(self, environ, start_response):
+        # Lets a test cut the commit endpoint off and bring it back.
+        if self.fail_commits and environ.get("PATH_INFO", "").endswith("/commit"):
+            start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+            return [b"down"]
+        return self.app.wsgi_app(environ, start_response)
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def live_server(app) -> Iterator[LiveServer]:
+    server = LiveServer(app)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"Chromium not found at {CHROMIUM}")
+        pytest.skip(f"Chromium not found at {CHROMIUM}")
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def live_server_fresh(live_server):
+    live_server.fail_commits = False
+    yield live_server
+    live_server.fail_commits = False
