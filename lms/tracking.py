@@ -196,6 +196,11 @@ def sco_launch_state(attempt: Attempt, item_id: str, user: User) -> dict[str, st
         state.exit = ""
         state.exited = False
     state.launched = True
+    if sco.scorm_type == "asset":
+        # Assets never talk to the API: delivering one is all there is to complete it.
+        state.completion_status = "completed"
+        state.exited = True
+        _update_rollup(reg.id, attempt.id, reg.package_id, info, now())
     db.session.commit()
 
     cmi = {k: v for k, v in (state.cmi or {}).items()}
@@ -312,6 +317,8 @@ def apply_commit(attempt_id: int, user_id: int, payload: object) -> CommitResult
         raise CommitRejected(
             422, "The commit contains invalid data-model values.", [v.as_dict() for v in violations]
         )
+    if sco.scorm_type == "asset":
+        raise CommitRejected(422, f"'{item}' is an asset; assets are not tracked by commits.")
     outcome = status.evaluate(sco.definition, clean)
     seq = (session << SEQ_BITS) | local
     next_entry = status.next_entry(info.scorm_version, outcome.exit, outcome.attempt_ended)

@@ -44,8 +44,14 @@ def registration(live, info) -> dict:
     return r.json()
 
 
-def content_frame(page, item_id: str | None = None, timeout: float = 15.0):
-    """The SCO frame once it has loaded content (optionally a given SCO) and found the API."""
+API_READY = "() => { const a = window.hpPlayer.api(); return !!a && a.isInitialized(); }"
+
+
+def content_frame(page, item_id: str | None = None, timeout: float = 15.0, sco: bool = True):
+    """The SCO frame once it has loaded content (optionally a given SCO) and, for a SCO, once
+    the content has initialised the API."""
+    if sco:
+        wait_until(lambda: page.evaluate(API_READY), timeout, "the SCO to initialise the API")
     deadline = time.time() + timeout
     while time.time() < deadline:
         shown = page.get_attribute("[data-scorm-session]", "data-current-item")
@@ -70,6 +76,17 @@ def wait_until(predicate, timeout: float = 15.0, message: str = "condition"):
             return last
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {message}; last value {last!r}")
+
+
+def choose(page, item_id: str) -> None:
+    """Pick an item from the table of contents, opening it first on a narrow screen."""
+    entry = page.locator(f'[data-scorm-toc-item="{item_id}"]')
+    if entry.count() == 0 or entry.get_attribute("aria-disabled") == "true":
+        page.click('[data-scorm-nav="continue"]')  # choice not allowed: flow navigation
+        return
+    if not page.locator("#toc").is_visible():
+        page.click(".toc-toggle")
+    entry.click()
 
 
 def pending_commits(page) -> int:

@@ -3,9 +3,12 @@ emptied after each test, a live server for browser tests and headless Chromium."
 
 from __future__ import annotations
 
+import logging
 import os
+import secrets
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +19,7 @@ from werkzeug.serving import make_server
 from lms import create_app
 from lms.extensions import db
 
+logging.getLogger("werkzeug").setLevel(logging.WARNING)
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT.parent / "shared" / "scorm-samples"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -69,6 +73,20 @@ def _clean_tables(request):
     if "app" not in request.fixturenames:
         return
     application = request.getfixturevalue("app")
+    live = _LIVE.get("server")
+    if live is not None:
+        live.drain()
+    try:
+        _truncate(application)
+        # Ids restart after the truncate; a new key makes any late request of the previous test
+        # (a beacon of a closed page) carry an invalid token instead of reaching a new attempt.
+        application.config["SECRET_KEY"] = secrets.token_hex(16)
+    finally:
+        if live is not None:
+            live.paused = False
+
+
+def _truncate(application) -> None:
     with application.app_context():
         db.session.remove()
         tables = [t.name for t in reversed(db.metadata.sorted_tables)]
@@ -138,6 +156,9 @@ class LiveServer:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.fail_commits = False
+        self.paused = False
+        self._inflight = 0
+        self._lock = threading.Lock()
         self._server = None
 
     def start(self) -> None:
@@ -145,22 +166,43 @@ class LiveServer:
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
     def _wsgi(self, environ, start_response):
-        # Lets a test cut the commit endpoint off and bring it back.
-        if self.fail_commits and environ.get("PATH_INFO", "").endswith("/commit"):
+        # Lets a test cut the commit endpoint off and bring it back; paused between tests.
+        down = self.paused or (
+            self.fail_commits and environ.get("PATH_INFO", "").endswith("/commit")
+        )
+        if down:
             start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
             return [b"down"]
-        return self.app.wsgi_app(environ, start_response)
+        with self._lock:
+            self._inflight += 1
+        try:
+            return list(self.app.wsgi_app(environ, start_response))
+        finally:
+            with self._lock:
+                self._inflight -= 1
+
+    def drain(self, timeout: float = 10.0) -> None:
+        """Refuse new requests and wait for those in flight (late beacons of a closed page)."""
+        self.paused = True
+        deadline = time.time() + timeout
+        while self._inflight and time.time() < deadline:
+            time.sleep(0.05)
 
     def stop(self) -> None:
         if self._server:
             self._server.shutdown()
 
 
+_LIVE: dict[str, LiveServer] = {}
+
+
 @pytest.fixture(scope="session")
 def live_server(app) -> Iterator[LiveServer]:
     server = LiveServer(app)
     server.start()
+    _LIVE["server"] = server
     yield server
+    _LIVE.pop("server", None)
     server.stop()
 
 

@@ -24,6 +24,12 @@ def upload(client, token, path: Path | bytes, name="p.zip", **form):
     )
 
 
+def _content(app) -> set[str]:
+    """Everything under CONTENT_ROOT, temporary folders included."""
+    root = Path(app.config["CONTENT_ROOT"])
+    return {str(p.relative_to(root)) for p in root.rglob("*")}
+
+
 def _count(app, model) -> int:
     with app.app_context():
         return db.session.scalar(db.select(db.func.count()).select_from(model))
@@ -81,6 +87,7 @@ def test_same_zip_recognised_and_new_version(app, client, admin_token):
      ("InvalidFileReferences_SCORM12.zip", "file_missing")],
 )
 def test_bad_samples_rejected_leave_nothing(app, client, admin_token, name, code):
+    before = _content(app)
     r = upload(client, admin_token, sample(name))
     assert r.status_code == 422
     errors = r.get_json()["errors"]
@@ -91,7 +98,7 @@ def test_bad_samples_rejected_leave_nothing(app, client, admin_token, name, code
     else:
         assert all(e["path"] for e in errors)
     assert _count(app, Package) == 0 and _count(app, PackageVersion) == 0
-    assert not any(Path(app.config["CONTENT_ROOT"]).iterdir())
+    assert _content(app) == before
 
 
 def _zip(files: dict[str, bytes]) -> bytes:
@@ -128,11 +135,12 @@ BOMB = b"""<?xml version="1.0"?>
     ],
 )
 def test_malformed_packages_rejected(app, client, admin_token, files, code):
+    before = _content(app)
     r = upload(client, admin_token, _zip(files))
     assert r.status_code == 422, r.get_json()
     assert code in {e["code"] for e in r.get_json()["errors"]}
     assert _count(app, Package) == 0
-    assert not any(Path(app.config["CONTENT_ROOT"]).iterdir())
+    assert _content(app) == before
 
 
 def test_zip_bomb_rejected(app, client, admin_token):

@@ -116,10 +116,11 @@ def test_time_counted_once(client, launched):
     assert cfg2["session"] == cfg["session"] + 1
     client.get(cfg2["stateUrl"].replace("__ITEM__", item))
     _commit(client, cfg2, item, 1, {"cmi.session_time": "PT5M"})
-    _commit(client, cfg2, item, 2, {"cmi.session_time": "PT7M"}, True)
+    _commit(client, cfg2, item, 2, {"cmi.session_time": "PT7M", "cmi.exit": "suspend"}, True)
     assert _reg(client, launched)["total_time"] == pytest.approx(600 + 420)
     state = client.get(cfg2["stateUrl"].replace("__ITEM__", item)).get_json()["cmi"]
     assert state["cmi.total_time"] == "PT17M"
+    assert state["cmi.entry"] == "resume"
 
 
 def test_interactions_written_to_their_table(app, client, launched):

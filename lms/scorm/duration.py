@@ -39,7 +39,9 @@ _ISO_RE = re.compile(
     r"(?:(?P<t>T)(?:(?P<h>\d+)H)?(?:(?P<mi>\d+)M)?(?:(?P<s>\d+(?:\.\d{1,2})?)S)?)?",
     re.ASCII,
 )
-_TIMESPAN_RE = re.compile(r"(\d{2,4}):([0-5]\d):([0-5]\d(?:\.\d{1,2})?)", re.ASCII)
+# 1-4 hour digits: the standard says 2-4, but scorm-again accepts 1 and the server must never
+# be stricter than the runtime (a rejected commit is lost progress).
+_TIMESPAN_RE = re.compile(r"(\d{1,4}):([0-5]\d):([0-5]\d(?:\.\d{1,2})?)", re.ASCII)
 
 _YEAR = 365 * 86400
 _MONTH = 30 * 86400

@@ -108,7 +108,7 @@ def scan_zip(zf: zipfile.ZipFile, limits: ZipLimits) -> ZipScan:
             continue
         parents = name.split("/")[:-1]
         dirs.update("/".join(parents[: i + 1]) for i in range(len(parents)))
-        if info.is_dir():
+        if info.filename.endswith(("/", "\\")):
             dirs.add(name)
             continue
         if name in members:

@@ -61,39 +61,46 @@
     var delay = Math.min(30000, 1000 * Math.pow(2, Math.min(failures, 5)));
     retryTimer = setTimeout(function () { retryTimer = null; flush(); }, delay);
   }
+  var dirty = false;
   function flush() {
+    dirty = true;
     if (flushing) return flushing;
     flushing = (async function () {
-      var q = readQueue();
-      var items = Object.keys(q);
-      for (var i = 0; i < items.length; i++) {
-        var p = q[items[i]];
-        var res;
-        try { res = await send(p, false); } catch (e) { res = null; }
-        if (res && (res.ok || (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429))) {
+      while (dirty) {
+        dirty = false;
+        var q = readQueue();
+        var items = Object.keys(q);
+        for (var i = 0; i < items.length; i++) {
+          var p = q[items[i]];
+          var res;
+          try { res = await send(p, false); } catch (e) { res = null; }
+          var permanent = res && res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429;
+          if (!res || !(res.ok || permanent)) {
+            failures++;
+            if (failures >= 3) showNotice("Chưa lưu được tiến độ lên máy chủ. Dữ liệu vẫn được giữ trên máy này và sẽ tự gửi lại.", "unsaved");
+            scheduleRetry();
+            return false;
+          }
           var cur = readQueue();
           if (cur[p.item] && cur[p.item].seq === p.seq && cur[p.item].session === p.session) {
             delete cur[p.item];
             writeQueue(cur);
           }
-          if (!res.ok) {
+          if (permanent) {
             var err = await res.json().catch(function () { return {}; });
             showNotice("Máy chủ từ chối dữ liệu bài học: " + (err.error || res.status), "rejected");
-            window.console && console.error("commit rejected", err);
+            if (window.console) console.error("commit rejected", err);
           }
-        } else {
-          failures++;
-          if (failures >= 3) showNotice("Chưa lưu được tiến độ lên máy chủ. Dữ liệu vẫn được giữ trên máy này và sẽ tự gửi lại.", "unsaved");
-          scheduleRetry();
-          return false;
         }
       }
       failures = 0;
       if (notice.getAttribute("data-state") === "unsaved") showNotice("Đã lưu tiến độ.", "saved");
-      root.setAttribute("data-pending-commits", String(Object.keys(readQueue()).length));
       return true;
     })();
-    flushing.finally(function () { flushing = null; });
+    flushing.finally(function () {
+      flushing = null;
+      root.setAttribute("data-pending-commits", String(Object.keys(readQueue()).length));
+    });
     return flushing;
   }
   function beaconAll() {
@@ -130,7 +137,7 @@
       if (current) {
         var p = enqueue(current, params, terminate, extras(terminate));
         if (terminate) p.session_end = endingSession;
-        if (immediate) { beaconAll(); } else { flush(); }
+        flush();  // fetch with keepalive also outlives the page; pagehide adds a beacon
       }
       return { result: true, errorCode: 0 };
     },
@@ -166,6 +173,7 @@
   }
 
   var endingSession = false;
+  var launchState = null;   // the CMI the current SCO was launched with
   function afterTerminate() {
     if (v12) return;
     var req = "";
@@ -182,6 +190,7 @@
     var res = await fetch(cfg.stateUrl.replace("__ITEM__", encodeURIComponent(itemId)), { credentials: "same-origin" });
     if (!res.ok) { showNotice("Không tải được bài học (" + res.status + ").", "rejected"); return; }
     var state = await res.json();
+    launchState = state.cmi;
     newApi();
     api.loadFromFlattenedJSON(state.cmi);
     current = itemId;
@@ -204,8 +213,13 @@
     }).then(function () { snapshotIfLive(); current = null; });
   }
 
+  /* The SCO in the frame has initialised the API and not yet terminated it. */
+  function live() {
+    return !!(api && current && !terminated && api.isInitialized());
+  }
+
   function snapshotIfLive() {
-    if (!api || !current || terminated) return;
+    if (!live()) return;
     try {
       var cmi = api.renderCommitCMI(false);
       enqueue(current, cmi, false, extras(false));
@@ -230,13 +244,13 @@
   }
 
   async function endSession(suspend) {
-    if (suspend && api && current && !terminated) {
+    if (suspend && live()) {
       try {
         if (v12) { api.LMSSetValue("cmi.core.exit", "suspend"); }
         else { api.SetValue("cmi.exit", "suspend"); }
       } catch (e) { /* ignore */ }
     }
-    if (api && current && !terminated) {
+    if (live()) {
       try { if (v12) api.LMSFinish(""); else api.Terminate(""); } catch (e) { /* ignore */ }
     }
     sessionEnded = true;
@@ -288,14 +302,14 @@
     renderToc();
   }
   function onNavClick(token) {
-    if (!v12 && api && current && !terminated) {
+    if (!v12 && live()) {
       try {
         api.SetValue("adl.nav.request", token);
         api.Terminate("");
         return;
       } catch (e) { /* fall through */ }
     }
-    if (v12 && api && current && !terminated && token !== "suspendAll") {
+    if (v12 && live() && token !== "suspendAll") {
       try { api.LMSFinish(""); } catch (e) { /* ignore */ }
     }
     navigate(token);
@@ -310,7 +324,10 @@
     if (window.matchMedia("(min-width: 800px)").matches) tocEl.hidden = false;
     (function add(items, parent) {
       items.forEach(function (it) {
-        if (it.visible === false) return;
+        if (it.visible === false) {  // hidden from the TOC; its children move up a level
+          add(it.children || [], parent);
+          return;
+        }
         var li = document.createElement("li");
         var el;
         if (it.launch) {
@@ -335,14 +352,18 @@
     })(cfg.organization.items, ul);
   }
   function onChoice(id) {
-    if (!v12 && api && current && !terminated) {
+    if (!window.matchMedia("(min-width: 800px)").matches) {
+      tocEl.hidden = true;
+      root.querySelector(".toc-toggle").setAttribute("aria-expanded", "false");
+    }
+    if (!v12 && live()) {
       try {
         api.SetValue("adl.nav.request", "{target=" + id + "}choice");
         api.Terminate("");
         return;
       } catch (e) { /* fall through */ }
     }
-    if (v12 && api && current && !terminated) { try { api.LMSFinish(""); } catch (e) { /* ignore */ } }
+    if (v12 && live()) { try { api.LMSFinish(""); } catch (e) { /* ignore */ } }
     deliver(id);
   }
   root.querySelector(".toc-toggle").addEventListener("click", function () {
@@ -360,10 +381,14 @@
     if (document.visibilityState === "hidden") onHide();
   });
   setInterval(function () {
-    if (api && current && !terminated) { snapshotIfLive(); flush(); }
+    if (live()) { snapshotIfLive(); flush(); }
   }, cfg.commitIntervalSeconds * 1000);
 
-  window.hpPlayer = { flush: flush, queue: readQueue, navigate: navigate, api: function () { return api; } };
+  window.hpPlayer = {
+    flush: flush, queue: readQueue, navigate: navigate,
+    api: function () { return api; },
+    launchState: function () { return launchState; }
+  };
 
   flush().then(function () {
     var start = cfg.currentItem && scoById[cfg.currentItem] ? cfg.currentItem : order[0];
