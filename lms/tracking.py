@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 
-from sqlalchemy import case, delete, insert, select, update
+from sqlalchemy import case, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -69,7 +69,7 @@ class VersionInfo:
 
 
 @lru_cache(maxsize=512)
-def _version_info_cached(version_id: int, manifest_key: str) -> VersionInfo:
+def _version_info_cached(version_id: int) -> VersionInfo:
     version = db.session.get(PackageVersion, version_id)
     manifest = Manifest.from_json(version.manifest)
     scos: dict[str, ScoInfo] = {}
@@ -102,11 +102,8 @@ def _version_info_cached(version_id: int, manifest_key: str) -> VersionInfo:
 
 
 def version_info(version: PackageVersion | int) -> VersionInfo:
-    """Immutable per-version metadata, cached per process (versions never change)."""
-    if isinstance(version, int):
-        sha = db.session.scalar(select(PackageVersion.sha256).where(PackageVersion.id == version))
-        return _version_info_cached(version, sha or "")
-    return _version_info_cached(version.id, version.sha256)
+    """Immutable per-version metadata, cached per process (a version never changes)."""
+    return _version_info_cached(version if isinstance(version, int) else version.id)
 
 
 def now() -> datetime:
@@ -200,7 +197,8 @@ def sco_launch_state(attempt: Attempt, item_id: str, user: User) -> dict[str, st
         # Assets never talk to the API: delivering one is all there is to complete it.
         state.completion_status = "completed"
         state.exited = True
-        _update_rollup(reg.id, attempt.id, reg.package_id, info, now())
+        _store_rollup(registration_row(reg.id), attempt.id, _attempt_progress(attempt.id, info),
+                      now())
     db.session.commit()
 
     cmi = {k: v for k, v in (state.cmi or {}).items()}
@@ -296,15 +294,18 @@ def apply_commit(attempt_id: int, user_id: int, payload: object) -> CommitResult
     item, session, local, cmi, terminate = parse_commit(payload)
     row = db.session.execute(
         select(
-            Attempt.id, Attempt.session_count, Registration.id, Registration.package_version_id,
-            Registration.user_id, Registration.package_id,
+            Attempt.session_count, Attempt.number, Registration.id,
+            Registration.package_version_id, Registration.user_id, Registration.package_id,
+            Registration.completion_status, Registration.success_status,
+            Package.completion_fallback,
         )
         .join(Registration, Registration.id == Attempt.registration_id)
+        .join(Package, Package.id == Registration.package_id)
         .where(Attempt.id == attempt_id)
     ).first()
-    if row is None or row[4] != user_id:
+    if row is None or row.user_id != user_id:
         raise CommitRejected(404, "No such attempt.")
-    _, session_count, reg_id, version_id, _, package_id = row
+    session_count, version_id = row.session_count, row.package_version_id
     if session > session_count:
         raise CommitRejected(422, "Unknown session number.")
     info = version_info(version_id)
@@ -374,7 +375,11 @@ def apply_commit(attempt_id: int, user_id: int, payload: object) -> CommitResult
     )
     if ended:
         db.session.execute(update(Attempt).where(Attempt.id == attempt_id).values(ended=True))
-    _update_rollup(reg_id, attempt_id, package_id, info, stamp)
+    if len(info.order) == 1:  # the common case: no need to read the row back
+        progress = [status.ScoProgress(outcome, stored[1], True, terminate)]
+    else:
+        progress = _attempt_progress(attempt_id, info)
+    _store_rollup(row, attempt_id, progress, stamp)
     db.session.commit()
     return CommitResult(True, seq, outcome.completion_status, outcome.success_status)
 
@@ -455,9 +460,7 @@ def learner_globals(user_id: int, info: VersionInfo) -> tuple[dict, dict]:
     return objectives, shared
 
 
-def _update_rollup(
-    reg_id: int, attempt_id: int, package_id: int, info: VersionInfo, stamp: datetime
-) -> None:
+def _attempt_progress(attempt_id: int, info: VersionInfo) -> list[status.ScoProgress]:
     rows = db.session.execute(
         select(
             ScoState.item_id, ScoState.completion_status, ScoState.success_status,
@@ -479,37 +482,36 @@ def _update_rollup(
             lesson_status=None,
         )
         progress.append(status.ScoProgress(outcome, r.total_seconds or 0.0, r.launched, r.exited))
-    fallback_cfg = db.session.scalar(
-        select(Package.completion_fallback).where(Package.id == package_id)
-    ) or {}
-    fallback = status.CompletionFallback(
-        mode=fallback_cfg.get("mode", "none"), minutes=fallback_cfg.get("minutes")
-    )
+    return progress
+
+
+def _store_rollup(reg, attempt_id: int, progress: list[status.ScoProgress],
+                  stamp: datetime) -> None:
+    """Write the package-level rollup; `reg` is a row with the registration's current values.
+
+    The best result wins: a later, weaker attempt never takes a completion or a pass away.
+    """
+    cfg = reg.completion_fallback or {}
+    fallback = status.CompletionFallback(mode=cfg.get("mode", "none"), minutes=cfg.get("minutes"))
     result = status.rollup(progress, fallback)
-    reg = db.session.get(Registration, reg_id)
-    # Best result wins: a later, weaker attempt never takes a completion away.
+    values: dict = {"updated_at": stamp}
     if RANK_COMPLETION.get(result.completion_status, 0) >= RANK_COMPLETION.get(
         reg.completion_status, 0
     ):
+        values["completion_status"] = result.completion_status
         if result.completion_status == "completed" and reg.completion_status != "completed":
-            reg.completed_at = stamp
-            reg.decided_by = result.decided_by
-        reg.completion_status = result.completion_status
+            values["completed_at"] = stamp
+            values["decided_by"] = result.decided_by
     if RANK_SUCCESS.get(result.success_status, 0) >= RANK_SUCCESS.get(reg.success_status, 0):
-        reg.success_status = result.success_status
+        values["success_status"] = result.success_status
     if result.score_scaled is not None:
-        reg.score_scaled = result.score_scaled
-    prior = db.session.scalar(
-        select(Registration.total_seconds).where(Registration.id == reg_id)
-    )
-    del prior
-    reg.total_seconds = result.total_seconds + _prior_attempts_seconds(reg_id, attempt_id)
-    reg.updated_at = stamp
+        values["score_scaled"] = result.score_scaled
+    prior = _prior_attempts_seconds(reg.id, attempt_id) if reg.number > 1 else 0.0
+    values["total_seconds"] = result.total_seconds + prior
+    db.session.execute(update(Registration).where(Registration.id == reg.id).values(**values))
 
 
 def _prior_attempts_seconds(reg_id: int, attempt_id: int) -> float:
-    from sqlalchemy import func
-
     return float(
         db.session.scalar(
             select(func.coalesce(func.sum(ScoState.total_seconds), 0.0))
@@ -518,3 +520,18 @@ def _prior_attempts_seconds(reg_id: int, attempt_id: int) -> float:
         )
         or 0.0
     )
+
+
+def registration_row(reg_id: int):
+    """The registration values _store_rollup needs, as one row."""
+    return db.session.execute(
+        select(
+            Registration.id, Registration.completion_status, Registration.success_status,
+            Package.completion_fallback,
+            func.coalesce(func.max(Attempt.number), 1).label("number"),
+        )
+        .join(Package, Package.id == Registration.package_id)
+        .outerjoin(Attempt, Attempt.registration_id == Registration.id)
+        .where(Registration.id == reg_id)
+        .group_by(Registration.id, Package.completion_fallback)
+    ).first()
