@@ -194,3 +194,49 @@ def test_server_outage_mid_session(app, live_server_fresh, page):
     assert cmi["cmi.location"] == "page-5"
     assert cmi["cmi.suspend_data"] == "step=5"
     assert float(cmi["cmi.progress_measure"]) == 0.5
+
+
+def _nav_state(page) -> dict:
+    return page.evaluate("""() => {
+      const out = {};
+      document.querySelectorAll('[data-scorm-nav]').forEach(b => {
+        out[b.getAttribute('data-scorm-nav')] = b.disabled ? 'disabled' : 'enabled';
+      });
+      return out;
+    }""")
+
+
+def test_sequencing_drives_controls_and_resume(app, live_server_fresh, browser):
+    """SequencingSimpleRemediation: flow only (choice=false), so TOC entries are not selectable,
+    Previous is disabled on the first activity, and suspendAll + relaunch resumes there."""
+    live = live_server_fresh
+    info = setup_learner(app, live, sample("SequencingSimpleRemediation_SCORM20043rdEdition.zip"))
+    scos = info["package"]["scos"]
+    context = browser.new_context(viewport={"width": 1024, "height": 768})
+    page = context.new_page()
+    login(page, live.url, info["email"])
+    page.goto(info["registration"]["launch_url"])
+    content_frame(page, scos[0]["id"])
+    wait_until(lambda: _nav_state(page).get("previous") == "disabled", message="previous off")
+    assert _nav_state(page)["continue"] == "enabled"
+    toc = page.locator(f'[data-scorm-toc-item="{scos[1]["id"]}"]')
+    assert toc.get_attribute("aria-disabled") == "true"
+    assert page.locator('[data-scorm-toc-item="content_wrapper"]').count() == 0  # invisible
+
+    page.click('[data-scorm-nav="continue"]')
+    content_frame(page, scos[1]["id"])
+    wait_until(lambda: _nav_state(page).get("previous") == "enabled", message="previous on")
+
+    page.click('[data-scorm-nav="suspendAll"]')
+    wait_until(lambda: page.get_attribute("[data-scorm-session]", "data-scorm-session")
+               == "ended", message="session ended")
+    assert page.locator(".session-ended").is_visible()
+    wait_until(lambda: pending_commits(page) == 0, message="suspend delivered")
+    page.close()
+
+    page = context.new_page()
+    page.goto(info["registration"]["launch_url"])
+    content_frame(page, scos[1]["id"])  # resumed on the suspended activity
+    launched = page.evaluate("() => window.hpPlayer.launchState()")
+    assert launched["cmi.entry"] == "resume"
+    context.close()

@@ -9,6 +9,9 @@
   var tocEl = document.getElementById("toc");
   var notice = root.querySelector(".save-notice");
   var v12 = cfg.version === "1.2";
+  // SCORM 2004: scorm-again's sequencer decides what is delivered and which controls apply.
+  var seqMode = !v12 && !!cfg.sequencing;
+  var validity = null;
   var NAV = [
     ["previous", "Bài trước"], ["continue", "Tiếp tục"], ["exit", "Thoát bài"],
     ["suspendAll", "Tạm dừng"], ["exitAll", "Kết thúc"],
@@ -121,7 +124,10 @@
   function extras(terminate) {
     var extra = {};
     if (!v12 && api) {
-      try { extra.sequencing = api.serializeSequencingState(); } catch (e) { /* none */ }
+      // The sequencing state is large: it travels with terminate and unload snapshots only.
+      if (seqMode && terminate) {
+        try { extra.sequencing = api.serializeSequencingState(); } catch (e) { /* none */ }
+      }
       try {
         var obj = api.renderCommitObject(!!terminate);
         if (obj && obj.globalObjectives) extra.globals = obj.globalObjectives;
@@ -136,6 +142,7 @@
       var terminate = !!(metadata && metadata.isTerminateCommit);
       if (current) {
         var p = enqueue(current, params, terminate, extras(terminate));
+        lastPayload = p;
         if (terminate) p.session_end = endingSession;
         flush();  // fetch with keepalive also outlives the page; pagehide adds a beacon
       }
@@ -150,7 +157,16 @@
       autocommit: true, autocommitSeconds: cfg.commitIntervalSeconds, logLevel: 4,
       httpService: httpService
     };
-    if (!v12 && cfg.sequencing) s.sequencing = cfg.sequencing;
+    if (seqMode) {
+      s.sequencing = Object.assign({}, cfg.sequencing, {
+        eventListeners: {
+          // Delivery happens inside the previous SCO's Terminate: finish that call first.
+          onActivityDelivery: function (a) { setTimeout(function () { loadSco(a.id); }, 0); },
+          onNavigationValidityUpdate: function (d) { validity = d; renderNav(); },
+          onSequencingSessionEnd: function () { setTimeout(showEnded, 0); }
+        }
+      });
+    }
     return s;
   }
 
@@ -173,9 +189,10 @@
   }
 
   var endingSession = false;
+  var lastPayload = null;   // the newest commit, re-sent with the final sequencing state
   var launchState = null;   // the CMI the current SCO was launched with
   function afterTerminate() {
-    if (v12) return;
+    if (v12 || seqMode) return;
     var req = "";
     try { req = api.adl.nav.request; } catch (e) { req = ""; }
     if (req && req !== "_none_") {
@@ -183,7 +200,18 @@
     }
   }
 
-  async function deliver(itemId) {
+  function deliver(itemId) {
+    if (seqMode) {
+      if (!api.processNavigationRequest("choice", itemId)) {
+        showNotice("Chưa thể mở mục này theo quy tắc của bài học.", "blocked");
+      }
+      return;
+    }
+    return loadSco(itemId);
+  }
+
+  var started = false;
+  async function loadSco(itemId) {
     var sco = scoById[itemId];
     if (!sco) return;
     await unloadCurrent();
@@ -191,7 +219,12 @@
     if (!res.ok) { showNotice("Không tải được bài học (" + res.status + ").", "rejected"); return; }
     var state = await res.json();
     launchState = state.cmi;
-    newApi();
+    if (seqMode) {
+      if (started) api.reset(undefined, { preserveListeners: true });
+      started = true;
+    } else {
+      newApi();
+    }
     api.loadFromFlattenedJSON(state.cmi);
     current = itemId;
     terminated = false;
@@ -253,6 +286,18 @@
     if (live()) {
       try { if (v12) api.LMSFinish(""); else api.Terminate(""); } catch (e) { /* ignore */ }
     }
+    showEnded();
+  }
+
+  async function showEnded() {
+    if (sessionEnded) return;
+    if (seqMode && lastPayload) {
+      // The terminate commit left before the sequencer handled exitAll/suspendAll: send the
+      // same data again with the sequencing state as it is now (suspended or ended).
+      var extra = extras(true);
+      extra.session_end = true;
+      enqueue(lastPayload.item, lastPayload.cmi, true, extra);
+    }
     sessionEnded = true;
     frame.src = "about:blank";
     current = null;
@@ -265,6 +310,7 @@
 
   /* ---------------- UI: navigation buttons and table of contents ---------------- */
   function hidden(token) {
+    if (seqMode && validity && validity.hideLmsUi && validity.hideLmsUi.indexOf(token) >= 0) return true;
     var item = findItem(cfg.organization.items, current);
     return !!(item && item.hideLmsUi && item.hideLmsUi.indexOf(token) >= 0);
   }
@@ -278,6 +324,11 @@
   }
   function enabled(token) {
     if (sessionEnded || !current) return false;
+    if (seqMode && validity) {
+      if (token === "continue") return !!validity.continue;
+      if (token === "previous") return !!validity.previous;
+      return true;
+    }
     var i = indexOf(current);
     if (token === "previous") return i > 0;
     if (token === "continue") return true;
@@ -304,10 +355,15 @@
   function onNavClick(token) {
     if (!v12 && live()) {
       try {
+        if (token === "suspendAll") api.SetValue("cmi.exit", "suspend");
         api.SetValue("adl.nav.request", token);
         api.Terminate("");
         return;
       } catch (e) { /* fall through */ }
+    }
+    if (seqMode) {
+      if (!api.processNavigationRequest(token)) showNotice("Không thể thực hiện thao tác này lúc này.", "blocked");
+      return;
     }
     if (v12 && live() && token !== "suspendAll") {
       try { api.LMSFinish(""); } catch (e) { /* ignore */ }
@@ -335,7 +391,9 @@
           el.href = "#";
           el.addEventListener("click", function (ev) { ev.preventDefault(); if (el.getAttribute("aria-disabled") !== "true") onChoice(it.id); });
           if (it.id === current) el.setAttribute("aria-current", "page");
-          if (sessionEnded) el.setAttribute("aria-disabled", "true");
+          if (sessionEnded || (seqMode && validity && validity.choice && validity.choice[it.id] === "false")) {
+            el.setAttribute("aria-disabled", "true");
+          }
         } else {
           el = document.createElement("span");
         }
@@ -366,6 +424,20 @@
     if (v12 && live()) { try { api.LMSFinish(""); } catch (e) { /* ignore */ } }
     deliver(id);
   }
+
+  function startSequencing() {
+    newApi();
+    var ok = false;
+    if (cfg.sequencingState) {
+      try { api.deserializeSequencingState(cfg.sequencingState); } catch (e) { /* start afresh */ }
+      ok = api.processNavigationRequest("resumeAll");
+      if (!ok && cfg.currentItem) ok = api.processNavigationRequest("choice", cfg.currentItem);
+    }
+    if (!ok) ok = api.processNavigationRequest("start");
+    // A tree without flow (choice only) cannot "start": open its first item instead.
+    if (!ok) ok = api.processNavigationRequest("choice", order[0]);
+    if (!ok) { seqMode = false; loadSco(order[0]); }
+  }
   root.querySelector(".toc-toggle").addEventListener("click", function () {
     tocEl.hidden = !tocEl.hidden;
     this.setAttribute("aria-expanded", String(!tocEl.hidden));
@@ -391,7 +463,8 @@
   };
 
   flush().then(function () {
+    if (seqMode) { startSequencing(); return; }
     var start = cfg.currentItem && scoById[cfg.currentItem] ? cfg.currentItem : order[0];
-    deliver(start);
+    loadSco(start);
   });
 })();
