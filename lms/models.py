@@ -189,7 +189,7 @@ class LearnerGlobal(db.Model):
     """Global objectives and adl.data shared data that outlive a package attempt.
 
     scope is "system" when the manifest makes them global to the system, otherwise
-    "package:<id>".
+    "attempt:<id>" (the package attempt they belong to).
     """
 
     __tablename__ = "learner_globals"

@@ -362,7 +362,7 @@ def apply_commit(attempt_id: int, user_id: int, payload: object) -> CommitResult
 
     if any(k.startswith(("cmi.interactions.", "cmi.objectives.")) for k in clean):
         _store_details(info.scorm_version, sco_state_id, clean)
-    _store_globals(user_id, info, payload)
+    _store_globals(user_id, info, payload, attempt_id)
     if isinstance(payload.get("sequencing"), str):
         db.session.execute(
             update(Attempt)
@@ -420,7 +420,12 @@ def _float(value: object) -> float | None:
         return None
 
 
-def _store_globals(user_id: int, info: VersionInfo, payload: dict) -> None:
+def _scope(is_global: bool, attempt_id: int) -> str:
+    """Global to the system, or (objectivesGlobalToSystem="false") to this package attempt."""
+    return "system" if is_global else f"attempt:{attempt_id}"
+
+
+def _store_globals(user_id: int, info: VersionInfo, payload: dict, attempt_id: int) -> None:
     for kind, key, scope_global in (
         ("objective", "globals", info.objectives_global),
         ("shared_data", "shared", info.shared_data_global),
@@ -428,7 +433,7 @@ def _store_globals(user_id: int, info: VersionInfo, payload: dict) -> None:
         snapshot = payload.get(key)
         if not isinstance(snapshot, dict) or not snapshot:
             continue
-        scope = "system" if scope_global else f"package:{info.package_id}"
+        scope = _scope(scope_global, attempt_id)
         for name, value in snapshot.items():
             if not isinstance(name, str) or len(name) > 1000:
                 continue
@@ -443,10 +448,10 @@ def _store_globals(user_id: int, info: VersionInfo, payload: dict) -> None:
             db.session.execute(stmt)
 
 
-def learner_globals(user_id: int, info: VersionInfo) -> tuple[dict, dict]:
+def learner_globals(user_id: int, info: VersionInfo, attempt_id: int) -> tuple[dict, dict]:
     scopes = {
-        "objective": "system" if info.objectives_global else f"package:{info.package_id}",
-        "shared_data": "system" if info.shared_data_global else f"package:{info.package_id}",
+        "objective": _scope(info.objectives_global, attempt_id),
+        "shared_data": _scope(info.shared_data_global, attempt_id),
     }
     objectives: dict = {}
     shared: dict = {}

@@ -175,3 +175,55 @@ def test_12_masteryscore_and_entry(app, client, admin_token):
     assert again["cmi.core.entry"] == "resume"
     assert again["cmi.core.lesson_location"] == "5"
     assert again["cmi.core.total_time"].startswith("00")
+
+
+MANIFEST_2004 = """<?xml version="1.0"?>
+<manifest identifier="{ident}" version="1" xmlns="http://www.imsglobal.org/xsd/imscp_v1p1"
+  xmlns:adlcp="http://www.adlnet.org/xsd/adlcp_v1p3"
+  xmlns:adlseq="http://www.adlnet.org/xsd/adlseq_v1p3">
+  <metadata><schema>ADL SCORM</schema><schemaversion>2004 4th Edition</schemaversion></metadata>
+  <organizations default="o"><organization identifier="o" {attr}><title>{ident}</title>
+    <item identifier="i" identifierref="r"><title>Bài 1</title></item></organization>
+  </organizations>
+  <resources><resource identifier="r" type="webcontent" adlcp:scormType="sco"
+    href="index.html"><file href="index.html"/></resource></resources>
+</manifest>"""
+
+
+def _package_2004(client, admin_token, ident: str, global_objectives: bool) -> dict:
+    import zipfile
+
+    attr = "" if global_objectives else 'adlseq:objectivesGlobalToSystem="false"'
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("imsmanifest.xml", MANIFEST_2004.format(ident=ident, attr=attr))
+        zf.writestr("index.html", "<html><body>bài học</body></html>")
+    r = client.post("/api/v1/packages", headers={"Authorization": f"Bearer {admin_token}"},
+                    data={"file": (io.BytesIO(buf.getvalue()), "p.zip")})
+    assert r.status_code == 201, r.get_json()
+    return r.get_json()
+
+
+def test_global_objectives_and_shared_data_scope(app, client, admin_token):
+    with app.app_context():
+        uid = make_user("hv@example.vn")
+        tok = make_token("hv@example.vn")
+    _login(client, uid)
+    auth = {"Authorization": f"Bearer {tok}"}
+    pkgs = {name: _package_2004(client, admin_token, name, g)
+            for name, g in (("A", True), ("B", False), ("C", True))}
+    regs = {name: client.post("/api/v1/registrations", headers=auth,
+                              json={"package_id": p["id"]}).get_json()
+            for name, p in pkgs.items()}
+    for name in ("A", "B"):
+        cfg = _launch(client, regs[name])
+        body = {"item": "i", "session": cfg["session"], "seq": 1, "cmi": {},
+                "globals": {f"obj-{name}": {"satisfiedStatus": True}},
+                "shared": {f"data-{name}": "giá trị"}}
+        assert client.post(cfg["commitUrl"], data=json.dumps(body)).status_code == 200
+    seen_c = _launch(client, regs["C"])
+    assert seen_c["globalObjectives"] == {"obj-A": {"satisfiedStatus": True}}
+    # B keeps objectives to its attempt, but sharedDataGlobalToSystem defaults to true.
+    assert seen_c["sharedData"] == {"data-A": "giá trị", "data-B": "giá trị"}
+    seen_b = _launch(client, regs["B"])  # same attempt: its own, attempt-scoped objectives
+    assert seen_b["globalObjectives"] == {"obj-B": {"satisfiedStatus": True}}

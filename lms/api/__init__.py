@@ -6,12 +6,13 @@ import tempfile
 from functools import wraps
 from pathlib import Path
 
-from flask import Blueprint, jsonify, request, url_for
+from flask import Blueprint, g, jsonify, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from .. import tracking
-from ..extensions import db
+from ..auth import load_user_from_request
+from ..extensions import db, login_manager
 from ..importer import import_package
 from ..models import Attempt, Package, Registration, ScoState, User
 from ..scorm.errors import PackageInvalid
@@ -19,6 +20,14 @@ from ..scorm.manifest import Manifest
 from .openapi import OPENAPI
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+@bp.before_request
+def _bearer_first():
+    """A bearer token decides who the caller is, even if a browser session cookie is present."""
+    if request.headers.get("Authorization"):
+        user = load_user_from_request(request)
+        g._login_user = user if user is not None else login_manager.anonymous_user()
 
 
 def error(status: int, message: str, errors: list | None = None):

@@ -51,7 +51,7 @@ def play(reg_id: int):
     version = reg.version
     manifest = Manifest.from_json(version.manifest)
     info = tracking.version_info(version)
-    objectives, shared = tracking.learner_globals(current_user.id, info)
+    objectives, shared = tracking.learner_globals(current_user.id, info, attempt.id)
     config = {
         "version": version.scorm_version,
         "title": version.title,
