@@ -227,3 +227,48 @@ def test_global_objectives_and_shared_data_scope(app, client, admin_token):
     assert seen_c["sharedData"] == {"data-A": "giá trị", "data-B": "giá trị"}
     seen_b = _launch(client, regs["B"])  # same attempt: its own, attempt-scoped objectives
     assert seen_b["globalObjectives"] == {"obj-B": {"satisfiedStatus": True}}
+
+
+def test_completion_fallback_is_flagged_as_platform(app, client, admin_token, launched):
+    from lms.models import Package
+
+    with app.app_context():
+        package = db.session.get(Package, launched["pkg"]["id"])
+        package.completion_fallback = {"mode": "all_launched_and_exited", "minutes": None}
+        db.session.commit()
+    cfg, item = launched["cfg"], launched["item"]
+    # Content that never reports completion, then exits.
+    r = _commit(client, cfg, item, 1, {"cmi.location": "3", "cmi.exit": "suspend"}, True)
+    assert r.status_code == 200
+    reg = _reg(client, launched)
+    assert reg["completion_status"] == "completed"
+    assert reg["completion_decided_by"] == "platform"
+
+
+def test_new_version_keeps_running_attempts(app, client, admin_token, launched):
+    import zipfile
+
+    cfg, item = launched["cfg"], launched["item"]
+    _commit(client, cfg, item, 1, {"cmi.location": "v1-page", "cmi.exit": "suspend"}, True)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(sample("RuntimeBasicCalls_SCORM20043rdEdition.zip")) as src, \
+            zipfile.ZipFile(buf, "w") as dst:
+        for info in src.infolist():
+            dst.writestr(info, src.read(info.filename))
+        dst.writestr("notes.txt", "bản sửa")
+    r = client.post("/api/v1/packages", headers={"Authorization": f"Bearer {admin_token}"},
+                    data={"file": (io.BytesIO(buf.getvalue()), "v2.zip"),
+                          "package_id": str(launched["pkg"]["id"])})
+    assert r.status_code == 201 and r.get_json()["version"] == 2
+    # The suspended attempt continues on version 1, with its data.
+    assert _reg(client, launched)["package_version"] == 1
+    cfg2 = _launch(client, launched["reg"])
+    state = client.get(cfg2["stateUrl"].replace("__ITEM__", item)).get_json()["cmi"]
+    assert state["cmi.location"] == "v1-page" and state["cmi.entry"] == "resume"
+    assert cfg2["scos"][0]["launch"] == cfg["scos"][0]["launch"]
+    # Once that attempt ends, the next one starts on version 2.
+    _commit(client, cfg2, item, 1, {"cmi.exit": "normal", "cmi.completion_status": "completed"},
+            True)
+    cfg3 = _launch(client, launched["reg"])
+    assert _reg(client, launched)["package_version"] == 2
+    assert cfg3["scos"][0]["launch"] != cfg["scos"][0]["launch"]
