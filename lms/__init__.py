@@ -36,6 +36,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .auth import load_user_from_request
     from .cli import register_cli
     from .content import bp as content_bp
+    from .errors import register_error_pages
     from .player import bp as player_bp
     from .web import bp as web_bp
 
@@ -47,4 +48,5 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)
     register_cli(app)
+    register_error_pages(app)
     return app

@@ -206,46 +206,50 @@ def sco_launch_state(attempt: Attempt, item_id: str, user: User) -> dict[str, st
     return cmi
 
 
+# Where each server-owned launch value lives in each version's data model.
+_SERVER_ELEMENTS: dict[str, dict[str, str]] = {
+    "1.2": {
+        "learner_id": "cmi.core.student_id", "learner_name": "cmi.core.student_name",
+        "entry": "cmi.core.entry", "credit": "cmi.core.credit", "mode": "cmi.core.lesson_mode",
+        "total_time": "cmi.core.total_time", "launch_data": "cmi.launch_data",
+        "mastery_score": "cmi.student_data.mastery_score",
+        "max_time_allowed": "cmi.student_data.max_time_allowed",
+        "time_limit_action": "cmi.student_data.time_limit_action",
+    },
+    "2004": {
+        "learner_id": "cmi.learner_id", "learner_name": "cmi.learner_name",
+        "entry": "cmi.entry", "credit": "cmi.credit", "mode": "cmi.mode",
+        "total_time": "cmi.total_time", "launch_data": "cmi.launch_data",
+        "completion_threshold": "cmi.completion_threshold",
+        "scaled_passing_score": "cmi.scaled_passing_score",
+        "max_time_allowed": "cmi.max_time_allowed",
+        "time_limit_action": "cmi.time_limit_action",
+    },
+}
+
+
 def _server_values(info: VersionInfo, sco: ScoInfo, state: ScoState, user: User) -> dict:
-    v12 = info.scorm_version == "1.2"
-    total = format_duration(info.scorm_version, state.total_seconds or 0.0)
-    entry = state.entry if state.entry is not None else ""
-    values: dict[str, str] = {}
-    if v12:
-        values.update({
-            "cmi.core.student_id": str(user.id),
-            "cmi.core.student_name": _name_12(user.name),
-            "cmi.core.entry": entry,
-            "cmi.core.credit": "credit",
-            "cmi.core.lesson_mode": "normal",
-            "cmi.core.total_time": total,
-            "cmi.launch_data": sco.data_from_lms or "",
-        })
-        if sco.definition.mastery_score is not None:
-            values["cmi.student_data.mastery_score"] = _num(sco.definition.mastery_score)
-        if sco.max_time_allowed:
-            values["cmi.student_data.max_time_allowed"] = sco.max_time_allowed
-        if sco.time_limit_action:
-            values["cmi.student_data.time_limit_action"] = sco.time_limit_action
-    else:
-        values.update({
-            "cmi.learner_id": str(user.id),
-            "cmi.learner_name": user.name,
-            "cmi.entry": entry,
-            "cmi.credit": "credit",
-            "cmi.mode": "normal",
-            "cmi.total_time": total,
-            "cmi.launch_data": sco.data_from_lms or "",
-        })
-        if sco.definition.completion_threshold is not None:
-            values["cmi.completion_threshold"] = _num(sco.definition.completion_threshold)
-        if sco.definition.scaled_passing_score is not None:
-            values["cmi.scaled_passing_score"] = _num(sco.definition.scaled_passing_score)
-        if sco.max_time_allowed:
-            values["cmi.max_time_allowed"] = sco.max_time_allowed
-        if sco.time_limit_action:
-            values["cmi.time_limit_action"] = sco.time_limit_action
-    return values
+    version = info.scorm_version
+    defn = sco.definition
+    logical = {
+        "learner_id": str(user.id),
+        "learner_name": _name_12(user.name) if version == "1.2" else user.name,
+        "entry": state.entry or "",
+        "credit": "credit",
+        "mode": "normal",
+        "total_time": format_duration(version, state.total_seconds or 0.0),
+        "launch_data": sco.data_from_lms or "",
+        "mastery_score": _num(defn.mastery_score),
+        "completion_threshold": _num(defn.completion_threshold),
+        "scaled_passing_score": _num(defn.scaled_passing_score),
+        "max_time_allowed": sco.max_time_allowed,
+        "time_limit_action": sco.time_limit_action,
+    }
+    return {
+        element: logical[name]
+        for name, element in _SERVER_ELEMENTS[version].items()
+        if logical[name] is not None
+    }
 
 
 def _name_12(name: str) -> str:
@@ -254,8 +258,8 @@ def _name_12(name: str) -> str:
     return f"{parts[-1]}, {' '.join(parts[:-1])}" if len(parts) > 1 else name
 
 
-def _num(value: float) -> str:
-    return f"{value:g}"
+def _num(value: float | None) -> str | None:
+    return None if value is None else f"{value:g}"
 
 
 # --- commits --------------------------------------------------------------------------------

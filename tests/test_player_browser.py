@@ -240,3 +240,36 @@ def test_sequencing_drives_controls_and_resume(app, live_server_fresh, browser):
     launched = page.evaluate("() => window.hpPlayer.launchState()")
     assert launched["cmi.entry"] == "resume"
     context.close()
+
+
+def test_time_counted_once_when_content_terminates_twice(app, live_server_fresh, page):
+    live = live_server_fresh
+    info = setup_learner(app, live, sample("RuntimeBasicCalls_SCORM20043rdEdition.zip"))
+    login(page, live.url, info["email"])
+    page.goto(info["registration"]["launch_url"])
+    frame = content_frame(page)
+    codes = frame.evaluate("""() => {
+      const api = window.parent.API_1484_11;
+      api.SetValue('cmi.session_time', 'PT2M');
+      api.SetValue('cmi.exit', 'suspend');
+      const first = api.Terminate('');
+      const second = api.Terminate('');       // buggy content: a second Terminate
+      const code2 = api.GetLastError();
+      api.SetValue('cmi.session_time', 'PT2M'); // and writes after Terminate
+      const commit = api.Commit('');
+      return [first, second, code2, commit];
+    }""")
+    assert codes == ["true", "false", "113", "false"]
+    wait_until(lambda: pending_commits(page) == 0, message="terminate delivered")
+    page.reload()  # a second session of the same attempt adds its own time only
+    frame = content_frame(page)
+    frame.evaluate("""() => {
+      const api = window.parent.API_1484_11;
+      api.SetValue('cmi.session_time', 'PT1M');
+      api.SetValue('cmi.exit', 'suspend');
+      api.Terminate('');
+    }""")
+    wait_until(lambda: pending_commits(page) == 0, message="second terminate delivered")
+    reg = wait_until(lambda: (r := registration(live, info))["total_time"] == 180 and r,
+                     message="total time of 3 minutes")
+    assert reg["scos"][0]["cmi"]["cmi.exit"] == "suspend"

@@ -123,3 +123,17 @@ def test_suite_runs_on_the_configured_services(app):
         if os.environ.get("LMS_REQUIRE_SERVICES"):
             assert db.engine.dialect.name == "postgresql"
             assert app.config["REDIS_URL"] and jobs.ping()
+
+
+def test_error_pages_are_vietnamese_and_api_errors_json(app, client, admin_token):
+    r = client.get("/khong-co-trang-nay")
+    assert r.status_code == 404 and "Không tìm thấy" in r.get_data(as_text=True)
+    r = client.get("/api/v1/packages/999999", headers={"Authorization": f"Bearer {admin_token}"})
+    assert r.status_code == 404 and r.get_json()["error"]
+    app.config["MAX_CONTENT_LENGTH"], saved = 1000, app.config["MAX_CONTENT_LENGTH"]
+    try:
+        r = client.post("/api/v1/packages", headers={"Authorization": f"Bearer {admin_token}"},
+                        data={"file": (io.BytesIO(b"x" * 5000), "big.zip")})
+        assert r.status_code == 413 and r.get_json()["error"] == "Tệp quá lớn"
+    finally:
+        app.config["MAX_CONTENT_LENGTH"] = saved

@@ -337,7 +337,9 @@
   function renderNav() {
     navBar.innerHTML = "";
     if (sessionEnded) return;
+    // Abandon requests are never offered: they throw away the learner's work.
     var wanted = ["previous", "continue", "suspendAll", "exitAll"];
+    if (seqMode) wanted = ["previous", "continue", "exit", "suspendAll", "exitAll"];
     if (order.length === 1) wanted = ["suspendAll", "exitAll"];
     NAV.forEach(function (pair) {
       var token = pair[0];
