@@ -153,6 +153,7 @@ def main() -> None:
     ap.add_argument("--learners", type=int, default=40)
     ap.add_argument("--commits", type=int, default=30)
     ap.add_argument("--workers", type=int, default=4)
+    ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
     import tempfile
 
@@ -160,24 +161,42 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         targets = prepare(args.learners, tmp)
-        results = {}
-        for name, spec, base in (("baseline", "bench.baseline_app:app", 0),
-                                 ("commit", "wsgi:app", 10_000)):
-            port = free_port()
-            proc = start_gunicorn(spec, port, args.workers, tmp)
-            try:
-                load(port, targets[:4], 5, base)  # warm-up (connections, caches)
-                results[name] = load(port, targets, args.commits, base + 100)
-            finally:
+        servers = {"baseline": "bench.baseline_app:app", "commit": "wsgi:app"}
+        ports = {name: free_port() for name in servers}
+        procs = [start_gunicorn(spec, ports[name], args.workers, tmp)
+                 for name, spec in servers.items()]
+        runs: dict[str, list[dict]] = {name: [] for name in servers}
+        try:
+            base = 0
+            for name in servers:  # warm-up: connections, caches
+                base += 1000
+                load(ports[name], targets[:4], 5, base)
+            # Rounds alternate between the two servers so machine noise hits both alike;
+            # sequence numbers keep growing so every commit really is stored.
+            for _ in range(args.rounds):
+                for name in servers:
+                    base += 1000
+                    runs[name].append(load(ports[name], targets, args.commits, base))
+        finally:
+            for proc in procs:
                 proc.send_signal(signal.SIGTERM)
                 proc.wait(timeout=30)
-        print(f"learners={args.learners} commits/learner={args.commits} "
-              f"gunicorn workers={args.workers} db=PostgreSQL")
-        for name, r in results.items():
-            print(f"{name:9s} {r['commits_per_s']:8.1f} commits/s  p50 {r['p50_ms']:6.1f} ms  "
-                  f"p99 {r['p99_ms']:6.1f} ms  errors {r['errors']}/{r['n']}")
-        ratio = results["commit"]["commits_per_s"] / results["baseline"]["commits_per_s"]
-        print(f"ratio commit/baseline throughput: {ratio:.2f}")
+    print(f"learners={args.learners} commits/learner={args.commits} rounds={args.rounds} "
+          f"gunicorn workers={args.workers} db=PostgreSQL (medians over rounds)")
+    med = {}
+    for name, rs in runs.items():
+        med[name] = {k: statistics.median(r[k] for r in rs)
+                     for k in ("commits_per_s", "p50_ms", "p99_ms")}
+        errors = sum(r["errors"] for r in rs)
+        total = sum(r["n"] for r in rs)
+        print(f"{name:9s} {med[name]['commits_per_s']:8.1f} commits/s  "
+              f"p50 {med[name]['p50_ms']:6.1f} ms  p99 {med[name]['p99_ms']:6.1f} ms  "
+              f"errors {errors}/{total}")
+    ratios = [c["commits_per_s"] / b["commits_per_s"]
+              for b, c in zip(runs["baseline"], runs["commit"], strict=True)]
+    print("per-round ratios: " + ", ".join(f"{r:.2f}" for r in ratios))
+    print(f"ratio commit/baseline throughput (medians): "
+          f"{med['commit']['commits_per_s'] / med['baseline']['commits_per_s']:.2f}")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 
-from sqlalchemy import case, delete, func, insert, select, update
+from sqlalchemy import bindparam, case, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -277,6 +277,56 @@ def _upsert(table):
     return (pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert)(table)
 
 
+# Everything a commit needs to know about its attempt, in one query.
+_COMMIT_CONTEXT = (
+    select(
+        Attempt.session_count, Attempt.number, Registration.id,
+        Registration.package_version_id, Registration.user_id,
+        Registration.completion_status, Registration.success_status,
+        Package.completion_fallback,
+    )
+    .join(Registration, Registration.id == Attempt.registration_id)
+    .join(Package, Package.id == Registration.package_id)
+    .where(Attempt.id == bindparam("attempt_id"))
+)
+
+
+@lru_cache(maxsize=4)
+def _sco_upsert(dialect: str):
+    """The one statement that stores a commit, built once per dialect with bound parameters.
+
+    It only wins over an older sequence number, and it counts a session's time once: the
+    first commit of a new session moves the running total into base_seconds.
+    """
+    t = ScoState.__table__
+    cols = [
+        "attempt_id", "item_id", "seq", "cmi", "completion_status", "success_status",
+        "score_scaled", "score_raw", "base_seconds", "base_session", "total_seconds", "exit",
+        "entry", "launched", "exited", "updated_at",
+    ]
+    insert_fn = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert_fn(t).values({c: bindparam(c, type_=t.c[c].type) for c in cols})
+    ex = stmt.excluded
+    new_session = t.c.base_session < ex.base_session
+    return stmt.on_conflict_do_update(
+        index_elements=[t.c.attempt_id, t.c.item_id],
+        set_={
+            "seq": ex.seq, "cmi": ex.cmi,
+            "completion_status": ex.completion_status, "success_status": ex.success_status,
+            "score_scaled": ex.score_scaled, "score_raw": ex.score_raw,
+            "base_seconds": case((new_session, t.c.total_seconds), else_=t.c.base_seconds),
+            "total_seconds": case(
+                (new_session, t.c.total_seconds + ex.total_seconds),
+                else_=t.c.base_seconds + ex.total_seconds,
+            ),
+            "base_session": ex.base_session,
+            "exit": ex.exit, "entry": ex.entry, "launched": True, "exited": ex.exited,
+            "updated_at": ex.updated_at,
+        },
+        where=t.c.seq < ex.seq,
+    ).returning(t.c.id, t.c.total_seconds)
+
+
 def parse_commit(payload: object) -> tuple[str, int, int, dict, bool]:
     if not isinstance(payload, dict):
         raise CommitRejected(400, "The commit body must be a JSON object.")
@@ -296,17 +346,7 @@ def parse_commit(payload: object) -> tuple[str, int, int, dict, bool]:
 
 def apply_commit(attempt_id: int, user_id: int, payload: object) -> CommitResult:
     item, session, local, cmi, terminate = parse_commit(payload)
-    row = db.session.execute(
-        select(
-            Attempt.session_count, Attempt.number, Registration.id,
-            Registration.package_version_id, Registration.user_id, Registration.package_id,
-            Registration.completion_status, Registration.success_status,
-            Package.completion_fallback,
-        )
-        .join(Registration, Registration.id == Attempt.registration_id)
-        .join(Package, Package.id == Registration.package_id)
-        .where(Attempt.id == attempt_id)
-    ).first()
+    row = db.session.execute(_COMMIT_CONTEXT, {"attempt_id": attempt_id}).first()
     if row is None or row.user_id != user_id:
         raise CommitRejected(404, "No such attempt.")
     session_count, version_id = row.session_count, row.package_version_id
@@ -329,36 +369,16 @@ def apply_commit(attempt_id: int, user_id: int, payload: object) -> CommitResult
     next_entry = status.next_entry(info.scorm_version, outcome.exit, outcome.attempt_ended)
     stamp = now()
 
-    t = ScoState.__table__
-    st = outcome.session_seconds
     values = dict(
         attempt_id=attempt_id, item_id=item, seq=seq, cmi=clean,
         completion_status=outcome.completion_status, success_status=outcome.success_status,
         score_scaled=outcome.score_scaled, score_raw=outcome.score_raw,
-        base_seconds=0.0, base_session=session, total_seconds=st,
+        base_seconds=0.0, base_session=session, total_seconds=outcome.session_seconds,
         exit=outcome.exit, entry=next_entry if terminate else "resume" if outcome.suspended else "",
         launched=True, exited=terminate, updated_at=stamp,
     )
-    stmt = _upsert(t).values(**values)
-    ex = stmt.excluded
-    new_session = t.c.base_session < session
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[t.c.attempt_id, t.c.item_id],
-        set_={
-            "seq": ex.seq, "cmi": ex.cmi,
-            "completion_status": ex.completion_status, "success_status": ex.success_status,
-            "score_scaled": ex.score_scaled, "score_raw": ex.score_raw,
-            "base_seconds": case((new_session, t.c.total_seconds), else_=t.c.base_seconds),
-            "total_seconds": case(
-                (new_session, t.c.total_seconds + st), else_=t.c.base_seconds + st
-            ),
-            "base_session": ex.base_session,
-            "exit": ex.exit, "entry": ex.entry, "launched": True, "exited": ex.exited,
-            "updated_at": ex.updated_at,
-        },
-        where=t.c.seq < ex.seq,
-    ).returning(t.c.id, t.c.total_seconds)
-    stored = db.session.execute(stmt).first()
+    stmt = _sco_upsert(db.engine.dialect.name)
+    stored = db.session.execute(stmt, values).first()
     if stored is None:
         db.session.rollback()
         return CommitResult(False, seq, outcome.completion_status, outcome.success_status)
