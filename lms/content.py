@@ -13,6 +13,8 @@ from pathlib import Path
 from flask import Blueprint, abort, current_app, send_from_directory
 from flask_login import login_required
 
+from .scorm.manifest import is_external
+
 bp = Blueprint("content", __name__)
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 
@@ -26,6 +28,9 @@ for ext, mime in {
 
 
 def content_url(sha256: str, path: str) -> str:
+    """Where the browser loads a package file; a launch that is already a URL stays as it is."""
+    if is_external(path):
+        return path
     base = current_app.config.get("CONTENT_BASE_URL") or ""
     return f"{base}/content/{sha256}/{path}"
 
