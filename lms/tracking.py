@@ -366,7 +366,10 @@ def apply_commit(attempt_id: int, user_id: int, payload: object) -> CommitResult
         raise CommitRejected(422, f"'{item}' is an asset; assets are not tracked by commits.")
     outcome = status.evaluate(sco.definition, clean)
     seq = (session << SEQ_BITS) | local
-    next_entry = status.next_entry(info.scorm_version, outcome.exit, outcome.attempt_ended)
+    # SCORM 1.2 leaves attempts to the LMS: we keep a 1.2 SCO's data after a normal exit, so its
+    # next launch is a re-entry (entry ""), not a new attempt. SCORM 2004 starts a new attempt.
+    sco_attempt_ends = outcome.attempt_ended and info.scorm_version == "2004"
+    next_entry = status.next_entry(info.scorm_version, outcome.exit, sco_attempt_ends)
     stamp = now()
 
     values = dict(

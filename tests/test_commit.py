@@ -272,3 +272,21 @@ def test_new_version_keeps_running_attempts(app, client, admin_token, launched):
     cfg3 = _launch(client, launched["reg"])
     assert _reg(client, launched)["package_version"] == 2
     assert cfg3["scos"][0]["launch"] != cfg["scos"][0]["launch"]
+
+
+@pytest.mark.parametrize("exit_value", ["", "logout", "time-out"])
+def test_12_non_suspend_exit_is_a_reentry(app, client, admin_token, exit_value):
+    pkg, reg, uid, tok = _setup(app, client, admin_token, "RuntimeBasicCalls_SCORM12.zip")
+    _login(client, uid)
+    cfg = _launch(client, reg)
+    item = cfg["scos"][0]["id"]
+    client.get(cfg["stateUrl"].replace("__ITEM__", item))
+    r = _commit(client, cfg, item, 1, {"cmi.core.lesson_status": "incomplete",
+                                        "cmi.core.lesson_location": "7",
+                                        "cmi.core.exit": exit_value}, True)
+    assert r.status_code == 200
+    cfg = _launch(client, reg)
+    again = client.get(cfg["stateUrl"].replace("__ITEM__", item)).get_json()["cmi"]
+    assert again["cmi.core.entry"] == ""
+    assert again["cmi.core.lesson_location"] == "7"
+    assert again["cmi.core.lesson_status"] == "incomplete"
