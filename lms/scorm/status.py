@@ -153,28 +153,34 @@ def _evaluate_12(defn: ScoDefinition, clean: dict[str, str], credit: str) -> Sco
     )
 
 
+def _judge(
+    clean: dict[str, str], status_key: str, measure_key: str, threshold: float | None,
+    verdicts: tuple[str, str],
+) -> str:
+    """2004 RTE: with a threshold from the manifest the measure decides (unknown without one);
+    without a threshold the content's own status stands."""
+    if threshold is None:
+        return clean.get(status_key, "") or "unknown"
+    measure = _number(clean.get(measure_key))
+    if measure is None:
+        return "unknown"
+    return verdicts[0] if measure >= threshold else verdicts[1]
+
+
 def _evaluate_2004(defn: ScoDefinition, clean: dict[str, str]) -> ScoOutcome:
-    progress = _number(clean.get("cmi.progress_measure"))
-    if defn.completion_threshold is not None:
-        if progress is None:
-            completion = "unknown"
-        else:
-            completion = "completed" if progress >= defn.completion_threshold else "incomplete"
-    else:
-        completion = clean.get("cmi.completion_status", "") or "unknown"
-    scaled = _number(clean.get("cmi.score.scaled"))
-    if defn.scaled_passing_score is not None:
-        if scaled is None:
-            success = "unknown"
-        else:
-            success = "passed" if scaled >= defn.scaled_passing_score else "failed"
-    else:
-        success = clean.get("cmi.success_status", "") or "unknown"
+    completion = _judge(
+        clean, "cmi.completion_status", "cmi.progress_measure", defn.completion_threshold,
+        ("completed", "incomplete"),
+    )
+    success = _judge(
+        clean, "cmi.success_status", "cmi.score.scaled", defn.scaled_passing_score,
+        ("passed", "failed"),
+    )
     exit_value = clean.get("cmi.exit", "")
     return ScoOutcome(
         completion_status=completion,
         success_status=success,
-        score_scaled=scaled,
+        score_scaled=_number(clean.get("cmi.score.scaled")),
         score_raw=_number(clean.get("cmi.score.raw")),
         session_seconds=_seconds("2004", clean.get("cmi.session_time")),
         exit=exit_value,
