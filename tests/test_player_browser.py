@@ -273,3 +273,88 @@ def test_time_counted_once_when_content_terminates_twice(app, live_server_fresh,
     reg = wait_until(lambda: (r := registration(live, info))["total_time"] == 180 and r,
                      message="total time of 3 minutes")
     assert reg["scos"][0]["cmi"]["cmi.exit"] == "suspend"
+
+
+def test_unsent_progress_survives_closing_the_browser_offline(app, live_server_fresh, browser):
+    """The server is down when the learner closes the tab: the state waits in localStorage
+    and is delivered when the learner comes back."""
+    live = live_server_fresh
+    info = setup_learner(app, live, sample("RuntimeBasicCalls_SCORM12.zip"))
+    context = browser.new_context()
+    page = context.new_page()
+    login(page, live.url, info["email"])
+    page.goto(info["registration"]["launch_url"])
+    frame = content_frame(page)
+    live.fail_commits = True
+    frame.evaluate("""() => {
+      const api = window.parent.API;
+      api.LMSSetValue('cmi.core.lesson_location', 'offline-9');
+      api.LMSSetValue('cmi.suspend_data', 'ghi-nho-offline');
+      api.LMSSetValue('cmi.core.exit', 'suspend');
+      api.LMSCommit('');
+    }""")
+    wait_until(lambda: pending_commits(page) == 1, message="commit queued")
+    page.close(run_before_unload=True)  # the unload beacon fails too (503)
+    reg = registration(live, info)
+    assert all(s["cmi"].get("cmi.core.lesson_location") != "offline-9" for s in reg["scos"])
+
+    live.fail_commits = False
+    page = context.new_page()  # same browser profile: same localStorage
+    page.goto(info["registration"]["launch_url"])
+    content_frame(page)
+    reg = wait_until(
+        lambda: (r := registration(live, info))["scos"]
+        and r["scos"][0]["cmi"].get("cmi.core.lesson_location") == "offline-9" and r,
+        message="queued state delivered on return",
+    )
+    assert reg["scos"][0]["cmi"]["cmi.suspend_data"] == "ghi-nho-offline"
+    context.close()
+
+
+MANIFEST_HIDE_UI = """<?xml version="1.0"?>
+<manifest identifier="hide" version="1" xmlns="http://www.imsglobal.org/xsd/imscp_v1p1"
+  xmlns:adlcp="http://www.adlnet.org/xsd/adlcp_v1p3"
+  xmlns:adlnav="http://www.adlnet.org/xsd/adlnav_v1p3"
+  xmlns:imsss="http://www.imsglobal.org/xsd/imsss">
+  <metadata><schema>ADL SCORM</schema><schemaversion>2004 4th Edition</schemaversion></metadata>
+  <organizations default="o"><organization identifier="o"><title>Ẩn nút</title>
+    <item identifier="a" identifierref="r"><title>Bài A</title>
+      <adlnav:presentation><adlnav:navigationInterface>
+        <adlnav:hideLMSUI>previous</adlnav:hideLMSUI><adlnav:hideLMSUI>suspendAll</adlnav:hideLMSUI>
+      </adlnav:navigationInterface></adlnav:presentation></item>
+    <item identifier="b" identifierref="r"><title>Bài B</title></item>
+    <imsss:sequencing><imsss:controlMode choice="true" flow="true"/></imsss:sequencing>
+  </organization></organizations>
+  <resources><resource identifier="r" type="webcontent" adlcp:scormType="sco" href="index.html">
+    <file href="index.html"/></resource></resources>
+</manifest>"""
+
+SCO_PAGE = """<!doctype html><html><head><meta charset="utf-8"><script>
+function api(w){ while (w) { if (w.API_1484_11) return w.API_1484_11; if (w === w.parent) break;
+  w = w.parent; } return null; }
+window.onload = function () { api(window.parent).Initialize(''); };
+</script></head><body><p>Bài học</p></body></html>"""
+
+
+def test_hide_lms_ui_hides_controls(app, live_server_fresh, page, tmp_path):
+    import zipfile
+
+    zpath = tmp_path / "hide.zip"
+    with zipfile.ZipFile(zpath, "w") as zf:
+        zf.writestr("imsmanifest.xml", MANIFEST_HIDE_UI)
+        zf.writestr("index.html", SCO_PAGE)
+    live = live_server_fresh
+    info = setup_learner(app, live, zpath)
+    login(page, live.url, info["email"])
+    page.goto(info["registration"]["launch_url"])
+    content_frame(page, "a")
+    wait_until(lambda: page.locator('[data-scorm-nav="continue"]').count() == 1,
+               message="navigation rendered")
+    assert page.locator('[data-scorm-nav="previous"]').count() == 0  # hidden, not disabled
+    assert page.locator('[data-scorm-nav="suspendAll"]').count() == 0
+    assert page.locator('[data-scorm-nav="exitAll"]').count() == 1
+    page.click('[data-scorm-nav="continue"]')
+    content_frame(page, "b")
+    wait_until(lambda: page.locator('[data-scorm-nav="previous"]').count() == 1,
+               message="previous shown on item b")
+    assert page.locator('[data-scorm-nav="suspendAll"]').count() == 1
