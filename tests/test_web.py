@@ -54,6 +54,7 @@ def test_admin_upload_page_shows_errors_then_imports(app, live_server_fresh, bro
     errors.wait_for()
     text = errors.inner_text()
     assert "Gói bị từ chối" in text
+    assert "imsmanifest.xml khai báo một tệp không có trong gói." in text
     assert page.locator('[data-error-code="file_missing"]').count() >= 1
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(Package)) == 0

@@ -15,6 +15,7 @@ from wtforms.validators import NumberRange, Optional
 
 from .. import tracking
 from ..extensions import db
+from ..import_messages import explain
 from ..importer import import_package
 from ..models import Package, Registration
 from ..scorm.errors import PackageInvalid
@@ -81,7 +82,7 @@ def admin_packages():
                 return redirect(url_for("web.admin_packages"))
     packages = db.session.scalars(select(Package).order_by(Package.id.desc())).all()
     status = 422 if errors or form.errors else 200
-    return render_template("admin_packages.html", form=form, errors=errors,
+    return render_template("admin_packages.html", form=form, errors=errors, explain=explain,
                            packages=packages), status
 
 
