@@ -30,7 +30,7 @@ run: install
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: install
-	bash scripts/ensure-chromium.sh
+	bash scripts/ensure-test-tools.sh
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q
 

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import load_config
 from .extensions import csrf, db, login_manager, migrate
@@ -37,6 +38,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .cli import register_cli
     from .content import bp as content_bp
     from .errors import register_error_pages
+    from .ops import init_ops
     from .player import bp as player_bp
     from .web import bp as web_bp
 
@@ -49,4 +51,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     csrf.exempt(api_bp)
     register_cli(app)
     register_error_pages(app)
+    init_ops(app)
+    if app.config.get("TRUSTED_PROXIES"):
+        # Behind nginx: trust one hop of X-Forwarded-* so the Origin check and URLs are right.
+        n = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
     return app

@@ -42,6 +42,11 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,
         "COMMIT_INTERVAL_SECONDS": int(env.get("COMMIT_INTERVAL_SECONDS", "30")),
+        # Number of reverse proxies in front (nginx: 1); 0 trusts no X-Forwarded-* header.
+        "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
+        # Let nginx send package files (X-Accel-Redirect) after the app checked the login.
+        "X_ACCEL_CONTENT": env.get("X_ACCEL_CONTENT", "") in ("1", "true", "yes"),
+        "NODE_NAME": env.get("NODE_NAME", ""),
     }
     if overrides:
         cfg.update(overrides)

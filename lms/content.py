@@ -9,6 +9,7 @@ from __future__ import annotations
 import mimetypes
 import re
 from pathlib import Path
+from urllib.parse import quote
 
 from flask import Blueprint, abort, current_app, send_from_directory
 from flask_login import login_required
@@ -40,6 +41,12 @@ def content_url(sha256: str, path: str) -> str:
 def serve(sha: str, path: str):
     if not _SHA.match(sha):
         abort(404)
+    if current_app.config.get("X_ACCEL_CONTENT"):
+        if ".." in path.split("/") or path.startswith("/"):
+            abort(404)
+        response = current_app.response_class()
+        response.headers["X-Accel-Redirect"] = f"/_protected_content/{sha}/{quote(path)}"
+        return response
     root = Path(current_app.config["CONTENT_ROOT"]) / sha
     response = send_from_directory(root, path, conditional=True, max_age=31536000)
     response.headers["Cache-Control"] = "private, max-age=31536000, immutable"

@@ -11,6 +11,7 @@ from .. import tracking
 from ..content import content_url
 from ..extensions import csrf, db
 from ..models import Attempt, Registration, User
+from ..ops import COMMITS
 from ..scorm.manifest import Manifest
 from ..security import check_commit_token, commit_token
 
@@ -111,7 +112,9 @@ def commit(attempt_id: int):
         result = tracking.apply_commit(attempt_id, user_id, payload)
     except tracking.CommitRejected as exc:
         db.session.rollback()
+        COMMITS.labels("rejected").inc()
         return _error(exc.status_code, exc.message, exc.errors)
+    COMMITS.labels("stored" if result.accepted else "stale").inc()
     return jsonify({"ok": True, "accepted": result.accepted, "seq": result.seq,
                     "completion_status": result.completion_status,
                     "success_status": result.success_status})
