@@ -80,6 +80,18 @@ def bootstrap_cmd(admin_email: str) -> None:
     click.echo(f"Administrator created: {admin_email} / {password}")
 
 
+@lms.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+def worker_cmd(burst: bool) -> None:
+    """Run an RQ worker on the queues, highest priority first."""
+    from flask import current_app
+
+    from .jobs import QUEUES, run_worker
+
+    click.echo(f"Worker on queues: {', '.join(QUEUES)}")
+    run_worker(current_app._get_current_object(), burst=burst)
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(lms)
 

@@ -219,6 +219,41 @@ def browser():
         b.close()
 
 
+def worker_env(app) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env.update({
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "REDIS_URL": app.config.get("REDIS_URL") or "",
+        "CONTENT_ROOT": app.config["CONTENT_ROOT"],
+        "SECRET_KEY": app.config["SECRET_KEY"],
+        "PYTHONPATH": str(ROOT),
+    })
+    return env
+
+
+def start_worker(app):
+    import subprocess
+    import sys
+
+    return subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "lms", "worker"],
+        env=worker_env(app), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+
+
+@pytest.fixture
+def worker(app):
+    """A real RQ worker process when Redis is configured; None in the embedded default."""
+    if not app.config.get("REDIS_URL"):
+        yield None
+        return
+    proc = start_worker(app)
+    yield proc
+    proc.kill()
+    proc.wait(timeout=10)
+
+
 @pytest.fixture
 def live_server_fresh(live_server):
     live_server.fail_commits = False

@@ -40,7 +40,7 @@ def test_pages_need_login(client):
 
 
 @pytest.mark.browser
-def test_admin_upload_page_shows_errors_then_imports(app, live_server_fresh, browser):
+def test_admin_upload_page_shows_errors_then_imports(app, live_server_fresh, browser, worker):
     live = live_server_fresh
     with app.app_context():
         make_user("qt@example.vn", "admin")
@@ -59,6 +59,7 @@ def test_admin_upload_page_shows_errors_then_imports(app, live_server_fresh, bro
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(Package)) == 0
 
+    page.goto(f"{live.url}/admin/packages")
     page.set_input_files("#file", str(sample("RuntimeBasicCalls_SCORM12.zip")))
     page.click("#upload-form button[type=submit]")
     page.locator(".flash-success").wait_for()
@@ -103,7 +104,10 @@ def _square(n: int) -> int:
 def test_jobs_use_redis_when_configured(app):
     with app.app_context():
         if not app.config.get("REDIS_URL"):
-            assert jobs.enqueue(_square, 7) == 49  # embedded default: in-process
+            job = jobs.enqueue(_square, 7)  # embedded default: ran in-process already
+            assert (job.status, job.result) == ("finished", 49)
+            failed = jobs.enqueue(_square, "x")
+            assert failed.status == "failed" and "TypeError" in failed.error
             return
         from rq import SimpleWorker
 

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -13,12 +10,11 @@ from sqlalchemy import select
 from wtforms import IntegerField, SelectField
 from wtforms.validators import NumberRange, Optional
 
-from .. import tracking
+from .. import jobs, tracking
 from ..extensions import db
 from ..import_messages import explain
-from ..importer import import_package
 from ..models import Package, Registration
-from ..scorm.errors import PackageInvalid
+from ..scorm.errors import PackageError
 
 bp = Blueprint("web", __name__)
 
@@ -65,25 +61,52 @@ def admin_packages():
     form = UploadForm()
     errors = []
     if form.validate_on_submit():
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "upload.zip"
-            form.file.data.save(path)
-            try:
-                result = import_package(path)
-            except PackageInvalid as exc:
-                errors = exc.errors
-            else:
-                flash(
-                    f"Đã nhập gói «{result.version.title}» (phiên bản {result.version.number})."
-                    if result.created else
-                    f"Gói «{result.version.title}» đã có sẵn (tệp giống hệt), không nhập lại.",
-                    "success",
-                )
-                return redirect(url_for("web.admin_packages"))
+        upload = jobs.save_upload(form.file.data)
+        job = jobs.enqueue(jobs.import_upload, str(upload), queue_name="imports")
+        if not isinstance(job, jobs.LocalJob):
+            return redirect(url_for("web.admin_import", job_id=job.id))
+        result = job.result or {"ok": False, "errors": []}
+        if job.status == "failed":
+            upload.unlink(missing_ok=True)
+            flash(f"Lỗi hệ thống khi nhập gói: {job.error}", "error")
+        elif result["ok"]:
+            flash(_imported_message(result), "success")
+            return redirect(url_for("web.admin_packages"))
+        else:
+            errors = [PackageError(**e) for e in result["errors"]]
     packages = db.session.scalars(select(Package).order_by(Package.id.desc())).all()
     status = 422 if errors or form.errors else 200
     return render_template("admin_packages.html", form=form, errors=errors, explain=explain,
                            packages=packages), status
+
+
+def _imported_message(result: dict) -> str:
+    if result["created"]:
+        return f"Đã nhập gói «{result['title']}» (phiên bản {result['version']})."
+    return f"Gói «{result['title']}» đã có sẵn (tệp giống hệt), không nhập lại."
+
+
+@bp.get("/admin/imports/<job_id>")
+@login_required
+def admin_import(job_id: str):
+    """Progress of an import running on a worker; the page polls the JSON form."""
+    admin_required()
+    job = jobs.fetch(job_id) or abort(404)
+    status = job.get_status(refresh=True)
+    state = {"status": str(getattr(status, "value", status)), "result": None, "error": None}
+    if state["status"] == "finished":
+        state["result"] = job.return_value()
+    elif state["status"] == "failed":
+        state["error"] = "Việc nhập gói thất bại sau nhiều lần thử. Hãy tải lên lại."
+    if request.args.get("format") == "json":
+        return state
+    result = state["result"] or {}
+    errors = [PackageError(**e) for e in result.get("errors", [])]
+    if result.get("ok"):
+        flash(_imported_message(result), "success")
+        return redirect(url_for("web.admin_packages"))
+    return render_template("admin_import.html", job_id=job_id, state=state, errors=errors,
+                           explain=explain)
 
 
 @bp.route("/admin/packages/<int:package_id>", methods=["GET", "POST"])
