@@ -80,7 +80,11 @@ class Cluster:
             MAX_UPLOAD_MB=self.env.get("MAX_UPLOAD_MB", "1024"),
         )
         (self.tmp / "lms.conf").write_text(conf)
+        # Started as root, nginx would run its workers as "nobody", who cannot read pytest's
+        # private temporary folders; a local test cluster runs them as the caller instead.
+        user = "user root;" if os.geteuid() == 0 else ""
         main = f"""
+{user}
 pid {self.tmp}/nginx.pid;
 error_log {self.tmp}/error.log warn;
 worker_processes 1;

@@ -49,6 +49,7 @@ def test_worker_killed_mid_import(app, tmp_path):
     upload = content / "_uploads"
     upload.mkdir(parents=True, exist_ok=True)
     zpath = _big_package(upload / "big.zip")
+    packages_before = {p.name for p in content.iterdir() if len(p.name) == 64}
     with app.app_context():
         job = jobs.enqueue(jobs.import_upload, str(zpath), queue_name="imports", retries=1)
     proc = start_worker(app)
@@ -65,7 +66,7 @@ def test_worker_killed_mid_import(app, tmp_path):
             proc.kill()
     # Mid-import: nothing is visible.
     assert _counts(app) == (0, 0)
-    assert not [p for p in content.iterdir() if len(p.name) == 64]
+    assert {p.name for p in content.iterdir() if len(p.name) == 64} == packages_before
 
     # A new worker cleans up what the dead one left and the job is retried to completion
     # (or, with no retries left, marked failed with a reason) — never half-done.
