@@ -161,3 +161,53 @@ def save_upload(file_storage) -> Path:
     path = folder / f"{uuid.uuid4().hex}.zip"
     file_storage.save(path)
     return path
+
+
+# --- admin view of the queues ---------------------------------------------------------------
+
+
+@dataclass
+class FailedJob:
+    id: str
+    queue: str
+    func: str
+    error: str
+    ended_at: Any
+
+
+def queue_overview() -> tuple[dict[str, dict[str, int]], list[FailedJob]]:
+    """Per-queue counts and the failed jobs, for the admins' jobs page."""
+    from rq.job import Job
+    from rq.registry import FailedJobRegistry, StartedJobRegistry
+
+    counts: dict[str, dict[str, int]] = {}
+    failed: list[FailedJob] = []
+    for name in QUEUES:
+        q = queue(name)
+        if q is None:
+            return {}, []
+        registry = FailedJobRegistry(queue=q)
+        counts[name] = {"queued": len(q), "started": len(StartedJobRegistry(queue=q)),
+                        "failed": len(registry)}
+        for job in Job.fetch_many(registry.get_job_ids(0, 99), connection=q.connection):
+            if job is None:
+                continue
+            result = job.latest_result()
+            error = (result.exc_string or "").strip().splitlines()[-1:] if result else []
+            failed.append(FailedJob(job.id, name, job.func_name, error[0] if error else "",
+                                    job.ended_at))
+    return counts, failed
+
+
+def requeue_failed(job_id: str) -> bool:
+    from rq.registry import FailedJobRegistry
+
+    for name in QUEUES:
+        q = queue(name)
+        if q is None:
+            return False
+        registry = FailedJobRegistry(queue=q)
+        if job_id in registry.get_job_ids():
+            registry.requeue(job_id)
+            return True
+    return False

@@ -106,3 +106,38 @@ def test_worker_killed_mid_import(app, tmp_path):
     else:
         assert _counts(app) == (0, 0)
         assert job.latest_result().exc_string
+
+
+def _explode() -> None:
+    raise RuntimeError("hỏng ổ đĩa (giả lập)")
+
+
+def test_admin_sees_and_requeues_failed_jobs(app, client):
+    from .conftest import make_user
+
+    with app.app_context():
+        admin = make_user("qt@example.vn", "admin")
+        learner = make_user("hv@example.vn")
+    with client.session_transaction() as s:
+        s["_user_id"] = str(learner)
+    assert client.get("/admin/jobs").status_code == 403
+    with client.session_transaction() as s:
+        s["_user_id"] = str(admin)
+    if not app.config.get("REDIS_URL"):
+        assert "không có Redis" in client.get("/admin/jobs").get_data(as_text=True)
+        return
+    from rq import SimpleWorker
+
+    with app.app_context():
+        job = jobs.enqueue(_explode, queue_name="exports", retries=0)
+        q = jobs.queue("exports")
+        SimpleWorker([q], connection=q.connection).work(burst=True)
+    page = client.get("/admin/jobs").get_data(as_text=True)
+    assert f'data-failed-job="{job.id}"' in page and "hỏng ổ đĩa" in page
+    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    r = client.post("/admin/jobs", data={"job_id": job.id, "csrf_token": token})
+    assert r.status_code == 302
+    job.refresh()
+    assert str(getattr(job.get_status(), "value", job.get_status())) == "queued"
+    with app.app_context():
+        q.empty()

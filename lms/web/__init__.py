@@ -109,6 +109,28 @@ def admin_import(job_id: str):
                            explain=explain)
 
 
+class RequeueForm(FlaskForm):
+    pass
+
+
+@bp.route("/admin/jobs", methods=["GET", "POST"])
+@login_required
+def admin_jobs():
+    """Queue depths and failed background jobs, with a way to run one again."""
+    admin_required()
+    form = RequeueForm()
+    if form.validate_on_submit():
+        job_id = request.form.get("job_id", "")
+        if jobs.requeue_failed(job_id):
+            flash(f"Đã đưa công việc {job_id} vào hàng đợi lại.", "success")
+        else:
+            flash("Không tìm thấy công việc lỗi này.", "error")
+        return redirect(url_for("web.admin_jobs"))
+    counts, failed = jobs.queue_overview()
+    return render_template("admin_jobs.html", counts=counts, failed=failed, form=form,
+                           queued_mode=bool(counts))
+
+
 @bp.route("/admin/packages/<int:package_id>", methods=["GET", "POST"])
 @login_required
 def admin_package(package_id: int):
