@@ -40,6 +40,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .errors import register_error_pages
     from .ops import init_ops
     from .player import bp as player_bp
+    from .static_versions import register_static_versions
     from .web import bp as web_bp
 
     login_manager.request_loader(load_user_from_request)
@@ -52,6 +53,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     register_cli(app)
     register_error_pages(app)
     init_ops(app)
+    register_static_versions(app)
     if app.config.get("TRUSTED_PROXIES"):
         # Behind nginx: trust one hop of X-Forwarded-* so the Origin check and URLs are right.
         n = int(app.config["TRUSTED_PROXIES"])

@@ -38,6 +38,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "CONTENT_BASE_URL": env.get("CONTENT_BASE_URL", ""),
         "MAX_CONTENT_LENGTH": int(env.get("MAX_UPLOAD_MB", "1024")) * 1024 * 1024,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        # Behind HTTPS (production) cookies must never travel over plain HTTP.
+        "SESSION_COOKIE_SECURE": env.get("SECURE_COOKIES", "") in ("1", "true", "yes"),
+        "REMEMBER_COOKIE_SECURE": env.get("SECURE_COOKIES", "") in ("1", "true", "yes"),
         "SESSION_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,

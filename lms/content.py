@@ -44,9 +44,10 @@ def serve(sha: str, path: str):
     if current_app.config.get("X_ACCEL_CONTENT"):
         if ".." in path.split("/") or path.startswith("/"):
             abort(404)
-        # nginx keeps the upstream's Content-Type on an internal redirect: set the real one.
-        mime = mimetypes.guess_type(path)[0] or "application/octet-stream"
-        response = current_app.response_class(mimetype=mime)
+        # nginx keeps an upstream Content-Type on an internal redirect; without one it uses its
+        # own types table and adds no charset that would override the package's <meta charset>.
+        response = current_app.response_class()
+        del response.headers["Content-Type"]
         response.headers["X-Accel-Redirect"] = f"/_protected_content/{sha}/{quote(path)}"
         return response
     root = Path(current_app.config["CONTENT_ROOT"]) / sha

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+from pathlib import Path
 
 import pytest
 
@@ -142,3 +143,14 @@ def test_error_pages_are_vietnamese_and_api_errors_json(app, client, admin_token
         assert r.status_code == 413 and r.get_json()["error"] == "Tệp quá lớn"
     finally:
         app.config["MAX_CONTENT_LENGTH"] = saved
+
+
+def test_static_urls_carry_a_content_hash(app, client):
+    import hashlib
+    import re
+
+    page = client.get("/login").get_data(as_text=True)
+    m = re.search(r'/static/site\.css\?v=([0-9a-f]{12})', page)
+    assert m, "static URL without version"
+    css = (Path(app.static_folder) / "site.css").read_bytes()
+    assert m.group(1) == hashlib.sha256(css).hexdigest()[:12]
