@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import func
 
+from .content_store import LocalStore, get_store
 from .extensions import db
 from .models import Package, PackageVersion
 from .scorm.errors import PackageError, PackageInvalid
@@ -21,10 +23,6 @@ from .scorm.zipcheck import extract_zip
 class ImportResult:
     version: PackageVersion
     created: bool
-
-
-def content_dir(sha256: str) -> Path:
-    return Path(current_app.config["CONTENT_ROOT"]) / sha256
 
 
 def import_package(zip_path: Path, package_id: int | None = None) -> ImportResult:
@@ -49,11 +47,21 @@ def import_package(zip_path: Path, package_id: int | None = None) -> ImportResul
                 [PackageError("package_not_found", f"Package {package_id} does not exist.")]
             )
 
-    dest = content_dir(validated.sha256)
-    created_dir = not dest.exists()
-    extract_zip(zip_path, dest)
+    store = get_store()
+    sha = validated.sha256
+    created = not store.exists(sha)
+    tmp_parent = None
+    if isinstance(store, LocalStore):
+        # Straight into place: zipcheck extracts beside the destination and renames atomically.
+        extract_zip(zip_path, store.path(sha))
+    elif created:
+        tmp_parent = Path(tempfile.mkdtemp(prefix="lms-import-"))
     manifest = validated.manifest
     try:
+        if tmp_parent is not None:
+            # Object store: extract locally, then publish (its completion marker goes last).
+            extract_zip(zip_path, tmp_parent / sha)
+            store.publish(sha, tmp_parent / sha)
         if package is None:
             package = Package(title=manifest.title)
             db.session.add(package)
@@ -69,7 +77,7 @@ def import_package(zip_path: Path, package_id: int | None = None) -> ImportResul
         version = PackageVersion(
             package_id=package.id,
             number=number,
-            sha256=validated.sha256,
+            sha256=sha,
             scorm_version=manifest.version,
             edition=manifest.edition,
             title=manifest.title,
@@ -85,7 +93,10 @@ def import_package(zip_path: Path, package_id: int | None = None) -> ImportResul
         db.session.commit()
     except BaseException:
         db.session.rollback()
-        if created_dir:
-            shutil.rmtree(dest, ignore_errors=True)
+        if created:
+            store.remove(sha)
         raise
+    finally:
+        if tmp_parent is not None:
+            shutil.rmtree(tmp_parent, ignore_errors=True)
     return ImportResult(version, created=True)

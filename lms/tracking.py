@@ -193,6 +193,7 @@ def sco_launch_state(attempt: Attempt, item_id: str, user: User) -> dict[str, st
         state.exit = ""
         state.exited = False
     state.launched = True
+    attempt.current_item = item_id  # where the next launch reopens
     if sco.scorm_type == "asset":
         # Assets never talk to the API: delivering one is all there is to complete it.
         state.completion_status = "completed"

@@ -290,3 +290,15 @@ def test_12_non_suspend_exit_is_a_reentry(app, client, admin_token, exit_value):
     assert again["cmi.core.entry"] == ""
     assert again["cmi.core.lesson_location"] == "7"
     assert again["cmi.core.lesson_status"] == "incomplete"
+
+
+def test_relaunch_reopens_the_last_sco_of_a_multi_sco_package(app, client, admin_token):
+    pkg, reg, uid, tok = _setup(app, client, admin_token,
+                                "ContentPackagingOneFilePerSCO_SCORM12.zip")
+    _login(client, uid)
+    cfg = _launch(client, reg)
+    assert cfg["currentItem"] is None
+    # Assets are delivered, not committed: the state fetch is what records the visit.
+    third = cfg["scos"][2]["id"]
+    client.get(cfg["stateUrl"].replace("__ITEM__", third))
+    assert _launch(client, reg)["currentItem"] == third
