@@ -50,6 +50,12 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # Let nginx send package files (X-Accel-Redirect) after the app checked the login.
         "X_ACCEL_CONTENT": env.get("X_ACCEL_CONTENT", "") in ("1", "true", "yes"),
         "NODE_NAME": env.get("NODE_NAME", ""),
+        # Where extracted packages live: "local" (CONTENT_ROOT) or "s3" (an S3-compatible
+        # bucket; credentials come from boto3's usual chain, e.g. AWS_ACCESS_KEY_ID).
+        "CONTENT_STORE": (env.get("CONTENT_STORE") or "local").lower(),
+        "S3_BUCKET": env.get("S3_BUCKET", ""),
+        "S3_PREFIX": env.get("S3_PREFIX", ""),
+        "S3_ENDPOINT_URL": env.get("S3_ENDPOINT_URL") or None,
     }
     if overrides:
         cfg.update(overrides)

@@ -250,7 +250,9 @@ def worker(app):
         return
     proc = start_worker(app)
     yield proc
-    proc.kill()
+    import signal
+
+    os.killpg(proc.pid, signal.SIGKILL)  # the worker and any work-horse child it forked
     proc.wait(timeout=10)
 
 

@@ -52,7 +52,7 @@ def test_admin_upload_page_shows_errors_then_imports(app, live_server_fresh, bro
     page.set_input_files("#file", str(sample("InvalidFileReferences_SCORM12.zip")))
     page.click("#upload-form button[type=submit]")
     errors = page.locator("[data-import-errors]")
-    errors.wait_for()
+    errors.wait_for(timeout=90_000)  # with Redis: a worker process starts and takes the job
     text = errors.inner_text()
     assert "Gói bị từ chối" in text
     assert "imsmanifest.xml khai báo một tệp không có trong gói." in text
@@ -63,7 +63,7 @@ def test_admin_upload_page_shows_errors_then_imports(app, live_server_fresh, bro
     page.goto(f"{live.url}/admin/packages")
     page.set_input_files("#file", str(sample("RuntimeBasicCalls_SCORM12.zip")))
     page.click("#upload-form button[type=submit]")
-    page.locator(".flash-success").wait_for()
+    page.locator(".flash-success").wait_for(timeout=90_000)
     assert "Đã nhập gói" in page.locator(".flash-success").inner_text()
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(Package)) == 1

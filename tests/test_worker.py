@@ -63,7 +63,7 @@ def test_worker_killed_mid_import(app, tmp_path):
         proc.wait(timeout=10)
     finally:
         if proc.poll() is None:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)
     # Mid-import: nothing is visible.
     assert _counts(app) == (0, 0)
     assert {p.name for p in content.iterdir() if len(p.name) == 64} == packages_before
@@ -96,7 +96,7 @@ def test_worker_killed_mid_import(app, tmp_path):
                 break
             time.sleep(0.2)
     finally:
-        proc.kill()
+        os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
     assert not list(content.glob(".*.tmp")), "stale extraction folder left behind"
     print(f"killed import ended as: {value}")
