@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Browser and deployment tests drive Debian's Chromium and a real nginx; install them (and fonts
-# with Vietnamese glyphs) if missing.
+# Browser and deployment tests drive Debian's Chromium and a real nginx, and validate the compose
+# file with docker-compose; install them (and fonts with Vietnamese glyphs) if missing.
 set -euo pipefail
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium fonts-dejavu-core)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+# No Docker engine here: Debian's docker-compose validates docker/docker-compose.yml instead.
+command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "Installing test tools: ${missing[*]}…"
 SUDO=""
