@@ -67,10 +67,23 @@ def import_package_cmd(zip_path: Path, package_id: int | None) -> None:
     click.echo(result.version.package_id)
 
 
+@lms.command("seed-units")
+def seed_units_cmd() -> None:
+    """Load the city's 114 communes/wards/special zones and the named departments."""
+    from .units import seed_units
+
+    click.echo(f"Units added: {seed_units()}")
+
+
 @lms.command("bootstrap")
 @click.option("--admin-email", default="admin@haiphong.local", show_default=True)
 def bootstrap_cmd(admin_email: str) -> None:
-    """Create the first administrator if there is none and print its login."""
+    """Create the first administrator if there is none and print its login; seed the units."""
+    from .units import seed_units
+
+    added = seed_units()
+    if added:
+        click.echo(f"Units added: {added}")
     admin = db.session.scalar(select(User).where(User.role == "admin"))
     if admin is not None:
         click.echo(f"Administrator: {admin.email} (password unchanged)")

@@ -201,3 +201,39 @@ class LearnerGlobal(db.Model):
     key: Mapped[str] = mapped_column(String(1000))
     value: Mapped[dict] = mapped_column(JsonType)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Unit(db.Model):
+    """A commune/ward/special zone or a city department. Units are never deleted: a retired or
+    merged unit keeps its rows, so past enrolments and reports still name it."""
+
+    __tablename__ = "units"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))  # xa | phuong | dac_khu | so_ban_nganh
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    @property
+    def active(self) -> bool:
+        return self.retired_at is None
+
+
+class AuditLog(db.Model):
+    """Who did what to which object, when, with the values before and after."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(60))
+    target_type: Mapped[str] = mapped_column(String(40))
+    target_id: Mapped[str] = mapped_column(String(64))
+    before: Mapped[dict | None] = mapped_column(JsonType)
+    after: Mapped[dict | None] = mapped_column(JsonType)
+    ip: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )

@@ -7,13 +7,13 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
-from wtforms import IntegerField, SelectField
-from wtforms.validators import NumberRange, Optional
+from wtforms import IntegerField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from .. import jobs, tracking
+from .. import audit, jobs, tracking, units
 from ..extensions import db
 from ..import_messages import explain
-from ..models import Package, Registration
+from ..models import AuditLog, Package, Registration, Unit
 from ..scorm.errors import PackageError
 
 bp = Blueprint("web", __name__)
@@ -131,6 +131,75 @@ def admin_jobs():
                            queued_mode=bool(counts))
 
 
+class UnitForm(FlaskForm):
+    code = StringField("Mã đơn vị", validators=[DataRequired("Hãy nhập mã."), Length(max=20)])
+    name = StringField("Tên đơn vị", validators=[DataRequired("Hãy nhập tên."), Length(max=200)])
+    kind = SelectField("Loại", choices=list(units.KINDS.items()))
+
+
+class UnitEditForm(FlaskForm):
+    name = StringField("Tên mới", validators=[Length(max=200)])
+    into_code = StringField("Mã đơn vị tiếp nhận", validators=[Length(max=20)])
+
+
+@bp.route("/admin/units", methods=["GET", "POST"])
+@login_required
+def admin_units():
+    admin_required()
+    form = UnitForm()
+    if form.validate_on_submit():
+        try:
+            unit = units.add_unit(form.code.data, form.name.data, form.kind.data)
+        except units.UnitError as exc:
+            form.code.errors.append(str(exc))
+        else:
+            flash(f"Đã thêm đơn vị «{unit.name}».", "success")
+            return redirect(url_for("web.admin_units"))
+    q = (request.args.get("q") or "").strip()
+    query = select(Unit).order_by(Unit.kind, Unit.name)
+    if q:
+        query = query.where(Unit.name.ilike(f"%{q}%") | (Unit.code == q))
+    rows = db.session.scalars(query).all()
+    return render_template("admin_units.html", units=rows, form=form, q=q, kinds=units.KINDS)
+
+
+@bp.route("/admin/units/<int:unit_id>", methods=["GET", "POST"])
+@login_required
+def admin_unit(unit_id: int):
+    admin_required()
+    unit = db.session.get(Unit, unit_id) or abort(404)
+    form = UnitEditForm()
+    if form.validate_on_submit():
+        action = request.form.get("action")
+        try:
+            if action == "rename":
+                units.rename_unit(unit, form.name.data or "")
+                flash("Đã đổi tên đơn vị.", "success")
+            elif action == "retire":
+                units.retire_unit(unit)
+                flash("Đơn vị đã ngừng hoạt động; dữ liệu cũ vẫn được giữ.", "success")
+            elif action == "merge":
+                into = db.session.scalar(
+                    select(Unit).where(Unit.code == (form.into_code.data or "").strip()))
+                if into is None:
+                    raise units.UnitError("Không tìm thấy đơn vị tiếp nhận với mã này.")
+                units.merge_unit(unit, into)
+                flash(f"Đã sáp nhập vào «{into.name}».", "success")
+            else:
+                abort(400)
+        except units.UnitError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        return redirect(url_for("web.admin_unit", unit_id=unit.id))
+    history = db.session.scalars(
+        select(AuditLog).where(AuditLog.target_type == "unit",
+                               AuditLog.target_id == str(unit.id))
+        .order_by(AuditLog.id.desc())).all()
+    merged_into = db.session.get(Unit, unit.merged_into_id) if unit.merged_into_id else None
+    return render_template("admin_unit.html", unit=unit, form=form, history=history,
+                           merged_into=merged_into, kinds=units.KINDS)
+
+
 @bp.route("/admin/packages/<int:package_id>", methods=["GET", "POST"])
 @login_required
 def admin_package(package_id: int):
@@ -141,10 +210,13 @@ def admin_package(package_id: int):
         if form.mode.data == "minutes" and not form.minutes.data:
             form.minutes.errors.append("Hãy nhập số phút.")
         else:
+            before = dict(package.completion_fallback or {})
             package.completion_fallback = {
                 "mode": form.mode.data,
                 "minutes": form.minutes.data if form.mode.data == "minutes" else None,
             }
+            audit.record("package.completion_fallback", "package", package.id, before=before,
+                         after=package.completion_fallback)
             db.session.commit()
             flash("Đã lưu quy tắc hoàn thành.", "success")
             return redirect(url_for("web.admin_package", package_id=package.id))
