@@ -45,6 +45,12 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,
         "COMMIT_INTERVAL_SECONDS": int(env.get("COMMIT_INTERVAL_SECONDS", "30")),
+        "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        # Failed logins only: per client address, and per account typed in.
+        "RATELIMIT_LOGIN_IP": env.get("RATELIMIT_LOGIN_IP", "30 per 5 minutes"),
+        "RATELIMIT_LOGIN_ACCOUNT": env.get("RATELIMIT_LOGIN_ACCOUNT", "5 per 15 minutes"),
+        "RATELIMIT_REGISTER_IP": env.get("RATELIMIT_REGISTER_IP", "20 per hour"),
         # Number of reverse proxies in front (nginx: 1); 0 trusts no X-Forwarded-* header.
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
         # Let nginx send package files (X-Accel-Redirect) after the app checked the login.

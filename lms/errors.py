@@ -11,6 +11,8 @@ MESSAGES = {
     404: ("Không tìm thấy", "Trang hoặc nội dung bạn tìm không tồn tại."),
     405: ("Thao tác không được hỗ trợ", "Địa chỉ này không nhận kiểu yêu cầu đó."),
     413: ("Tệp quá lớn", "Tệp tải lên vượt quá giới hạn cho phép của hệ thống."),
+    429: ("Thử quá nhiều lần",
+          "Bạn đã thử quá nhiều lần. Vì an toàn cho tài khoản, vui lòng đợi ít phút rồi thử lại."),
     500: ("Lỗi hệ thống", "Đã có lỗi xảy ra. Dữ liệu của bạn không bị thay đổi; hãy thử lại sau."),
 }
 

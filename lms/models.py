@@ -32,10 +32,17 @@ def utcnow() -> datetime:
 class User(UserMixin, db.Model):
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(254), unique=True, index=True)
+    # Citizens sign up with a phone number or an email; at least one is always set.
+    email: Mapped[str | None] = mapped_column(String(254), unique=True, index=True)
+    phone: Mapped[str | None] = mapped_column(String(20), unique=True, index=True)
     name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(20), default="learner")
+    role: Mapped[str] = mapped_column(String(20), default="learner")  # learner|unit_manager|admin
+    birth_year: Mapped[int | None] = mapped_column(Integer)
+    # Civil servants (and unit managers) belong to a unit; citizens say where they live.
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    job_title: Mapped[str | None] = mapped_column(String(200))
+    residence_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     @property

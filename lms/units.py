@@ -17,6 +17,7 @@ from .extensions import db
 from .models import Unit
 
 DATA = Path(__file__).resolve().parent / "data" / "units.yaml"
+COMMUNE_KINDS = ("xa", "phuong", "dac_khu")
 KINDS = {"xa": "Xã", "phuong": "Phường", "dac_khu": "Đặc khu", "so_ban_nganh": "Sở, ban, ngành"}
 
 

@@ -96,9 +96,11 @@ def _truncate(application) -> None:
             else:
                 for name in tables:
                     conn.execute(text(f"DELETE FROM {name}"))
+        from lms.extensions import limiter
         from lms.tracking import _version_info_cached
 
         _version_info_cached.cache_clear()
+        limiter.reset()  # rate-limit counters of one test never leak into the next
 
 
 @pytest.fixture

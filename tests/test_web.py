@@ -27,7 +27,7 @@ def test_login_form_has_csrf_and_rejects_bad_password(app, client):
     token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
     r = client.post("/login", data={"email": "hv@example.vn", "password": "sai",
                                     "csrf_token": token})
-    assert "Email hoặc mật khẩu không đúng." in r.get_data(as_text=True)
+    assert "Email/số điện thoại hoặc mật khẩu không đúng." in r.get_data(as_text=True)
     r = client.post("/login", data={"email": "hv@example.vn", "password": "mat-khau-123",
                                     "csrf_token": token})
     assert r.status_code == 302

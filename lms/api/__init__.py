@@ -115,12 +115,15 @@ def create_registration():
         data.get("package_id"), int) else None
     if package is None:
         return error(422, "'package_id' must name an existing package.")
-    email = str(data.get("user_email") or current_user.email).strip().lower()
-    if email != current_user.email and not current_user.is_admin:
+    email = str(data.get("user_email") or "").strip().lower()
+    if not email or email == current_user.email:
+        user = db.session.get(User, current_user.id)
+    elif not current_user.is_admin:
         return error(403, "Only an administrator can register another learner.")
-    user = db.session.scalar(select(User).where(User.email == email))
-    if user is None:
-        return error(422, f"No user with email '{email}'.")
+    else:
+        user = db.session.scalar(select(User).where(User.email == email))
+        if user is None:
+            return error(422, f"No user with email '{email}'.")
     reg = tracking.register(user, package)
     return jsonify(registration_json(reg)), 201
 
