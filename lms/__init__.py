@@ -40,6 +40,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .content import bp as content_bp
     from .errors import register_error_pages
     from .ops import init_ops
+    from .people import bp as people_bp
     from .player import bp as player_bp
     from .static_versions import register_static_versions
     from .web import bp as web_bp
@@ -47,6 +48,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     login_manager.request_loader(load_user_from_request)
     app.register_blueprint(auth_bp)
     app.register_blueprint(web_bp)
+    app.register_blueprint(people_bp)
     app.register_blueprint(player_bp)
     app.register_blueprint(content_bp)
     app.register_blueprint(api_bp)

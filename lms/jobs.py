@@ -154,11 +154,11 @@ def import_upload(upload: str, package_id: int | None = None) -> dict:
                 "version": version.number, "title": version.title}
 
 
-def save_upload(file_storage) -> Path:
+def save_upload(file_storage, suffix: str = ".zip") -> Path:
     """Keep an upload where every worker can read it (the shared content store)."""
     folder = Path(current_app.config["CONTENT_ROOT"]) / "_uploads"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{uuid.uuid4().hex}.zip"
+    path = folder / f"{uuid.uuid4().hex}{suffix}"
     file_storage.save(path)
     return path
 
@@ -211,3 +211,38 @@ def requeue_failed(job_id: str) -> bool:
             registry.requeue(job_id)
             return True
     return False
+
+
+def import_people(path: str, actor_id: int) -> dict:
+    """Import civil servants from an uploaded CSV/XLSX: all rows or nothing, one audit entry."""
+    from . import audit
+    from .extensions import db
+    from .people_import import import_file
+
+    try:
+        from rq import get_current_job
+
+        rq_job = get_current_job()
+    except Exception:  # noqa: BLE001 - not running under RQ
+        rq_job = None
+
+    def progress(done: int) -> None:
+        if rq_job is not None:
+            rq_job.meta["progress"] = {"done": done}
+            rq_job.save_meta()
+
+    app = _app()
+    with app.app_context():
+        upload = Path(path)
+        try:
+            result = import_file(upload, progress=progress)
+            counts = {k: result[k] for k in ("ok", "rows", "created", "updated", "unchanged",
+                                               "error_count")}
+            audit.record("people.import", "users", upload.name, after=counts,
+                         actor_id=actor_id)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()  # kept for RQ's retry: the upload stays until success
+            raise
+        upload.unlink(missing_ok=True)
+        return result
