@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
 import socket
 import threading
@@ -119,6 +120,20 @@ def make_user(email: str, role: str = "learner", password: str = "mat-khau-123")
     from lms.cli import create_user
 
     return create_user(email, password, "Nguyễn Văn An", role).id
+
+
+def login_as(client, user_id: int) -> None:
+    """Log a test client in as a user (the session cookie Flask-Login reads)."""
+    with client.session_transaction() as s:
+        s["_user_id"] = str(user_id)
+        s["_fresh"] = True
+
+
+def csrf_token(page: str) -> str:
+    """The CSRF token of the first form on an HTML page."""
+    match = re.search(r'name="csrf_token"[^>]*?value="([^"]+)"', page)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
 
 
 def make_token(email: str) -> str:

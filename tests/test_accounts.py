@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from lms.accounts import normalise_phone, split_contact
@@ -11,7 +9,7 @@ from lms.extensions import db
 from lms.models import User
 from lms.units import seed_units
 
-from .conftest import make_user
+from .conftest import csrf_token, make_user
 
 
 @pytest.mark.parametrize(("typed", "expected"), [
@@ -28,18 +26,15 @@ def test_split_contact():
     assert split_contact("0912 345 678") == (None, "0912345678")
 
 
-def _csrf(page: str) -> str:
-    return re.search(r'name="csrf_token"[^>]*?value="([^"]+)"', page).group(1)
-
 
 def _logout(client) -> None:
     page = client.get("/").get_data(as_text=True)
-    assert client.post("/logout", data={"csrf_token": _csrf(page)}).status_code == 302
+    assert client.post("/logout", data={"csrf_token": csrf_token(page)}).status_code == 302
 
 
 def _register(client, **fields):
     page = client.get("/register").get_data(as_text=True)
-    data = {"csrf_token": _csrf(page), "password": "mat-khau-123", "password2": "mat-khau-123",
+    data = {"csrf_token": csrf_token(page), "password": "mat-khau-123", "password2": "mat-khau-123",
             "birth_year": "1962", "name": "Trần Thị Lan", **fields}
     return client.post("/register", data=data)
 
@@ -60,7 +55,7 @@ def test_citizen_registers_with_phone_and_logs_in(app, client):
     _logout(client)
     page = client.get("/login").get_data(as_text=True)
     r = client.post("/login", data={"email": "+84912345678", "password": "mat-khau-123",
-                                    "csrf_token": _csrf(page)})
+                                    "csrf_token": csrf_token(page)})
     assert r.status_code == 302
     # The same number cannot register twice.
     _logout(client)
@@ -94,7 +89,7 @@ def test_brute_force_login_is_rate_limited_in_vietnamese(app, client):
     with app.app_context():
         make_user("nan-nhan@example.vn")
     page = client.get("/login").get_data(as_text=True)
-    token = _csrf(page)
+    token = csrf_token(page)
     codes = [client.post("/login", data={"email": "nan-nhan@example.vn", "password": f"sai-{n}",
                                          "csrf_token": token}).status_code for n in range(7)]
     assert codes[:5] == [200] * 5 and codes[5:] == [429, 429]

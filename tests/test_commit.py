@@ -11,13 +11,7 @@ import pytest
 from lms.extensions import db
 from lms.models import Interaction
 
-from .conftest import make_token, make_user, sample
-
-
-def _login(client, uid: int) -> None:
-    with client.session_transaction() as s:
-        s["_user_id"] = str(uid)
-        s["_fresh"] = True
+from .conftest import login_as, make_token, make_user, sample
 
 
 def _setup(app, client, admin_token, name="RuntimeBasicCalls_SCORM20043rdEdition.zip",
@@ -50,7 +44,7 @@ def _commit(client, cfg, item, seq, cmi, terminate=False, session=None, **header
 @pytest.fixture
 def launched(app, client, admin_token):
     pkg, reg, uid, tok = _setup(app, client, admin_token)
-    _login(client, uid)
+    login_as(client, uid)
     cfg = _launch(client, reg)
     item = cfg["scos"][0]["id"]
     assert client.get(cfg["stateUrl"].replace("__ITEM__", item)).status_code == 200
@@ -151,7 +145,7 @@ def test_commit_defences(app, client, launched):
     # Another logged-in learner cannot use this attempt's URL.
     with app.app_context():
         other = make_user("other@example.vn")
-    _login(client, other)
+    login_as(client, other)
     assert _commit(client, cfg, item, 2, {}).status_code == 403
     assert client.get(cfg["stateUrl"].replace("__ITEM__", item)).status_code == 404
     assert client.get(f"/play/{launched['reg']['id']}").status_code == 404
@@ -159,7 +153,7 @@ def test_commit_defences(app, client, launched):
 
 def test_12_masteryscore_and_entry(app, client, admin_token):
     pkg, reg, uid, tok = _setup(app, client, admin_token, "RuntimeBasicCalls_SCORM12.zip")
-    _login(client, uid)
+    login_as(client, uid)
     cfg = _launch(client, reg)
     item = cfg["scos"][0]["id"]
     first = client.get(cfg["stateUrl"].replace("__ITEM__", item)).get_json()["cmi"]
@@ -208,7 +202,7 @@ def test_global_objectives_and_shared_data_scope(app, client, admin_token):
     with app.app_context():
         uid = make_user("hv@example.vn")
         tok = make_token("hv@example.vn")
-    _login(client, uid)
+    login_as(client, uid)
     auth = {"Authorization": f"Bearer {tok}"}
     pkgs = {name: _package_2004(client, admin_token, name, g)
             for name, g in (("A", True), ("B", False), ("C", True))}
@@ -277,7 +271,7 @@ def test_new_version_keeps_running_attempts(app, client, admin_token, launched):
 @pytest.mark.parametrize("exit_value", ["", "logout", "time-out"])
 def test_12_non_suspend_exit_is_a_reentry(app, client, admin_token, exit_value):
     pkg, reg, uid, tok = _setup(app, client, admin_token, "RuntimeBasicCalls_SCORM12.zip")
-    _login(client, uid)
+    login_as(client, uid)
     cfg = _launch(client, reg)
     item = cfg["scos"][0]["id"]
     client.get(cfg["stateUrl"].replace("__ITEM__", item))
@@ -295,7 +289,7 @@ def test_12_non_suspend_exit_is_a_reentry(app, client, admin_token, exit_value):
 def test_relaunch_reopens_the_last_sco_of_a_multi_sco_package(app, client, admin_token):
     pkg, reg, uid, tok = _setup(app, client, admin_token,
                                 "ContentPackagingOneFilePerSCO_SCORM12.zip")
-    _login(client, uid)
+    login_as(client, uid)
     cfg = _launch(client, reg)
     assert cfg["currentItem"] is None
     # Assets are delivered, not committed: the state fetch is what records the visit.

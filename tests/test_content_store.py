@@ -14,7 +14,7 @@ from lms import create_app
 from lms.content_store import LocalStore, get_store
 from lms.extensions import db
 
-from .conftest import _free_port, make_user, sample
+from .conftest import _free_port, login_as, make_user, sample
 
 SAMPLE = "RuntimeBasicCalls_SCORM12.zip"
 FILE = "shared/background.jpg"
@@ -95,8 +95,7 @@ def test_s3_import_and_serving(s3_app):
     client = s3_app.test_client()
     url = f"/content/{sha}/{FILE}"
     assert client.get(url).status_code == 302  # login first
-    with client.session_transaction() as s:
-        s["_user_id"] = str(uid)
+    login_as(client, uid)
     r = client.get(url)
     assert r.status_code == 200 and r.data == original and r.mimetype == "image/jpeg"
     assert r.headers["Cache-Control"] == "private, max-age=31536000, immutable"

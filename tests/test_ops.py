@@ -7,7 +7,7 @@ import io
 from lms import create_app
 from lms.extensions import db
 
-from .conftest import make_user, sample
+from .conftest import login_as, make_user, sample
 
 
 def test_health_and_readiness(app, client):
@@ -47,8 +47,7 @@ def test_x_accel_redirect_after_login_check(app, client, admin_token):
     try:
         url = f"/content/{pkg['sha256']}/shared/launch page.html"
         assert client.get(url).status_code == 302  # anonymous: login first, no file
-        with client.session_transaction() as s:
-            s["_user_id"] = str(uid)
+        login_as(client, uid)
         r = client.get(url)
         assert r.status_code == 200 and r.data == b""
         assert "Content-Type" not in r.headers  # nginx picks the type of the real file

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import re
 import shutil
 import time
 import tracemalloc
@@ -16,7 +15,7 @@ from lms.people_import import UNUSABLE_PASSWORD, import_file
 from lms.security import verify_password
 from lms.units import seed_units
 
-from .conftest import make_user
+from .conftest import csrf_token, login_as, make_user
 
 HEADER = "ho_ten,email,so_dien_thoai,ma_don_vi,chuc_vu\n"
 
@@ -154,26 +153,21 @@ def test_existing_user_matched_by_phone_is_updated(ctx, tmp_path):
     assert verify_password(user.password_hash, "mat-khau-123")  # password untouched
 
 
-def _csrf(page: str) -> str:
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-
 
 def test_admin_page_imports_through_the_job(app, client, worker):
     with app.app_context():
         seed_units()
         admin = make_user("qt@example.vn", "admin")
         learner = make_user("hv@example.vn")
-    with client.session_transaction() as s:
-        s["_user_id"] = str(learner)
+    login_as(client, learner)
     assert client.get("/admin/people/import").status_code == 403
-    with client.session_transaction() as s:
-        s["_user_id"] = str(admin)
+    login_as(client, admin)
     page = client.get("/admin/people/import").get_data(as_text=True)
     assert "Nhập danh sách cán bộ" in page and "Nhập cán bộ" in page
     body = (HEADER + "Hoàng Minh Châu,chau@hp.gov.vn,,11560,Chuyên viên\n"
             "Bùi Thị Lan,,0933444555,11557,\n").encode()
     r = client.post("/admin/people/import", data={
-        "csrf_token": _csrf(page), "file": (io.BytesIO(body), "can-bo.csv")},
+        "csrf_token": csrf_token(page), "file": (io.BytesIO(body), "can-bo.csv")},
         content_type="multipart/form-data")
     if worker is not None:
         assert r.status_code == 302
@@ -200,7 +194,7 @@ def test_admin_page_imports_through_the_job(app, client, worker):
     # A rejected file: the error table, nothing saved.
     bad = (HEADER + "Không Đơn Vị,x@hp.gov.vn,,,\n").encode()
     r = client.post("/admin/people/import", data={
-        "csrf_token": _csrf(page if worker is None else client.get(
+        "csrf_token": csrf_token(page if worker is None else client.get(
             "/admin/people/import").get_data(as_text=True)),
         "file": (io.BytesIO(bad), "loi.csv")}, content_type="multipart/form-data")
     if worker is not None:
@@ -215,7 +209,7 @@ def test_admin_page_imports_through_the_job(app, client, worker):
     assert 'data-line="2"' in page and "Thiếu mã đơn vị." in page
     # Only .csv/.xlsx, and CSRF is required.
     r = client.post("/admin/people/import", data={
-        "csrf_token": _csrf(client.get("/admin/people/import").get_data(as_text=True)),
+        "csrf_token": csrf_token(client.get("/admin/people/import").get_data(as_text=True)),
         "file": (io.BytesIO(b"x"), "ds.txt")}, content_type="multipart/form-data")
     assert r.status_code == 422 and "Chỉ nhận tệp .csv hoặc .xlsx." in r.get_data(as_text=True)
     r = client.post("/admin/people/import", data={"file": (io.BytesIO(body), "a.csv")},

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 from lms.extensions import db
 from lms.models import AuditLog, Unit
 from lms.units import UnitError, merge_unit, rename_unit, retire_unit, seed_units
 
-from .conftest import make_user
+from .conftest import csrf_token, login_as, make_user
 
 
 def _count(model, *where) -> int:
@@ -49,23 +47,18 @@ def test_rename_merge_retire_keep_history(ctx):
     assert rename.after["name"] == "Phường Thủy Nguyên Mới"
 
 
-def _csrf(page: str) -> str:
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-
 
 def test_admin_unit_pages(app, client):
     with app.app_context():
         seed_units()
         admin = make_user("qt@example.vn", "admin")
         learner = make_user("hv@example.vn")
-    with client.session_transaction() as s:
-        s["_user_id"] = str(learner)
+    login_as(client, learner)
     assert client.get("/admin/units").status_code == 403
-    with client.session_transaction() as s:
-        s["_user_id"] = str(admin)
+    login_as(client, admin)
     page = client.get("/admin/units").get_data(as_text=True)
     assert "Đơn vị (118)" in page and "Phường Thủy Nguyên" in page
-    token = _csrf(page)
+    token = csrf_token(page)
     r = client.post("/admin/units", data={"code": "SYT", "name": "Sở Y tế", "kind": "so_ban_nganh",
                                           "csrf_token": token})
     assert r.status_code == 302
@@ -76,7 +69,7 @@ def test_admin_unit_pages(app, client):
         unit_id = db.session.scalar(db.select(Unit.id).where(Unit.code == "SYT"))
         into_id = db.session.scalar(db.select(Unit.id).where(Unit.code == "11560"))
     url = f"/admin/units/{unit_id}"
-    token = _csrf(client.get(url).get_data(as_text=True))
+    token = csrf_token(client.get(url).get_data(as_text=True))
     client.post(url, data={"action": "rename", "name": "Sở Y tế Hải Phòng", "csrf_token": token})
     client.post(url, data={"action": "merge", "into_code": "khong-co", "csrf_token": token})
     page = client.get(url).get_data(as_text=True)

@@ -13,7 +13,7 @@ from lms.extensions import db
 from lms.models import Package
 
 from .browser_helpers import login
-from .conftest import make_user, sample
+from .conftest import login_as, make_user, sample
 
 
 def test_login_form_has_csrf_and_rejects_bad_password(app, client):
@@ -84,8 +84,7 @@ def test_content_served_with_ranges_and_cache(app, client, admin_token):
     assert client.get(f"{base}/imsmanifest.xml").status_code == 302  # login first
     with app.app_context():
         uid = make_user("hv@example.vn")
-    with client.session_transaction() as s:
-        s["_user_id"] = str(uid)
+    login_as(client, uid)
     r = client.get(f"{base}/shared/background.jpg")
     assert r.status_code == 200 and r.mimetype == "image/jpeg"
     assert "immutable" in r.headers["Cache-Control"]

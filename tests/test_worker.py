@@ -14,7 +14,7 @@ from lms import jobs
 from lms.extensions import db
 from lms.models import Package, PackageVersion
 
-from .conftest import start_worker
+from .conftest import login_as, start_worker
 
 MANIFEST = """<?xml version="1.0"?>
 <manifest identifier="big" version="1" xmlns="http://www.imsproject.org/xsd/imscp_rootv1p1p2"
@@ -118,11 +118,9 @@ def test_admin_sees_and_requeues_failed_jobs(app, client):
     with app.app_context():
         admin = make_user("qt@example.vn", "admin")
         learner = make_user("hv@example.vn")
-    with client.session_transaction() as s:
-        s["_user_id"] = str(learner)
+    login_as(client, learner)
     assert client.get("/admin/jobs").status_code == 403
-    with client.session_transaction() as s:
-        s["_user_id"] = str(admin)
+    login_as(client, admin)
     if not app.config.get("REDIS_URL"):
         assert "không có Redis" in client.get("/admin/jobs").get_data(as_text=True)
         return
