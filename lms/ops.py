@@ -33,7 +33,6 @@ REQUEST_SECONDS = Histogram(
 COMMITS = Counter("lms_commits_total", "SCORM commits received", ["result"])
 QUEUE_DEPTH = Gauge("lms_queue_depth", "Jobs waiting per RQ queue", ["queue"],
                     multiprocess_mode="livemax")
-QUEUES = ("imports", "certificates", "default", "exports")
 
 
 @bp.get("/healthz")
@@ -64,7 +63,7 @@ def readyz():
 @bp.get("/metrics")
 def metrics():
     if current_app.config.get("REDIS_URL"):
-        for name in QUEUES:
+        for name in jobs.QUEUES:
             try:
                 QUEUE_DEPTH.labels(name).set(len(jobs.queue(name)))
             except Exception:  # noqa: BLE001 - metrics must not fail on a Redis hiccup

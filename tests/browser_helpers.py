@@ -78,6 +78,12 @@ def wait_until(predicate, timeout: float = 15.0, message: str = "condition"):
     raise AssertionError(f"timed out waiting for {message}; last value {last!r}")
 
 
+def launch(page, info: dict, item_id: str | None = None):
+    """Open the learner's registration in the player; return the SCO frame once it runs."""
+    page.goto(info["registration"]["launch_url"])
+    return content_frame(page, item_id)
+
+
 def choose(page, item_id: str) -> None:
     """Pick an item from the table of contents, opening it first on a narrow screen."""
     entry = page.locator(f'[data-scorm-toc-item="{item_id}"]')

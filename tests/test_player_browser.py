@@ -8,6 +8,7 @@ import pytest
 from .browser_helpers import (
     choose,
     content_frame,
+    launch,
     login,
     pending_commits,
     registration,
@@ -107,8 +108,7 @@ def test_abrupt_close_then_resume_12(app, live_server_fresh, browser):
     context = browser.new_context()
     page = context.new_page()
     login(page, live.url, info["email"])
-    page.goto(info["registration"]["launch_url"])
-    frame = content_frame(page)
+    frame = launch(page, info)
     frame.evaluate("""() => {
       const api = window.parent.API;
       api.LMSSetValue('cmi.core.lesson_location', 'slide-4');
@@ -124,8 +124,7 @@ def test_abrupt_close_then_resume_12(app, live_server_fresh, browser):
     assert reg["scos"][0]["cmi"]["cmi.suspend_data"] == "answers=a,b,c|Tiếng Việt có dấu"
 
     page = context.new_page()
-    page.goto(info["registration"]["launch_url"])
-    frame = content_frame(page)
+    frame = launch(page, info)
     assert frame.evaluate("() => window.parent.API.LMSGetValue('cmi.core.entry')") == "resume"
     # What the runtime was launched with (the content may move its bookmark right after).
     launched = page.evaluate("() => window.hpPlayer.launchState()")
@@ -145,8 +144,7 @@ def test_exit_semantics_2004(app, live_server_fresh, browser, exit_value, entry,
     context = browser.new_context()
     page = context.new_page()
     login(page, live.url, info["email"])
-    page.goto(info["registration"]["launch_url"])
-    frame = content_frame(page)
+    frame = launch(page, info)
     frame.evaluate("""(exitValue) => {
       const api = window.parent.API_1484_11;
       api.SetValue('cmi.location', 'p7');
@@ -158,8 +156,7 @@ def test_exit_semantics_2004(app, live_server_fresh, browser, exit_value, entry,
     wait_until(lambda: pending_commits(page) == 0, message="terminate delivered")
     page.close()
     page = context.new_page()
-    page.goto(info["registration"]["launch_url"])
-    frame = content_frame(page)
+    frame = launch(page, info)
     assert frame.evaluate("() => window.parent.API_1484_11.GetValue('cmi.entry')") == entry
     launched = page.evaluate("() => window.hpPlayer.launchState()")
     assert launched["cmi.entry"] == entry
@@ -172,8 +169,7 @@ def test_server_outage_mid_session(app, live_server_fresh, page):
     live = live_server_fresh
     info = setup_learner(app, live, sample("RuntimeBasicCalls_SCORM20043rdEdition.zip"))
     login(page, live.url, info["email"])
-    page.goto(info["registration"]["launch_url"])
-    frame = content_frame(page)
+    frame = launch(page, info)
     live.fail_commits = True
     for i in range(1, 6):
         frame.evaluate("""(i) => {
@@ -215,8 +211,7 @@ def test_sequencing_drives_controls_and_resume(app, live_server_fresh, browser):
     context = browser.new_context(viewport={"width": 1024, "height": 768})
     page = context.new_page()
     login(page, live.url, info["email"])
-    page.goto(info["registration"]["launch_url"])
-    content_frame(page, scos[0]["id"])
+    launch(page, info, scos[0]["id"])
     wait_until(lambda: _nav_state(page).get("previous") == "disabled", message="previous off")
     assert _nav_state(page)["continue"] == "enabled"
     toc = page.locator(f'[data-scorm-toc-item="{scos[1]["id"]}"]')
@@ -235,8 +230,7 @@ def test_sequencing_drives_controls_and_resume(app, live_server_fresh, browser):
     page.close()
 
     page = context.new_page()
-    page.goto(info["registration"]["launch_url"])
-    content_frame(page, scos[1]["id"])  # resumed on the suspended activity
+    launch(page, info, scos[1]["id"])  # resumed on the suspended activity
     launched = page.evaluate("() => window.hpPlayer.launchState()")
     assert launched["cmi.entry"] == "resume"
     context.close()
@@ -246,8 +240,7 @@ def test_time_counted_once_when_content_terminates_twice(app, live_server_fresh,
     live = live_server_fresh
     info = setup_learner(app, live, sample("RuntimeBasicCalls_SCORM20043rdEdition.zip"))
     login(page, live.url, info["email"])
-    page.goto(info["registration"]["launch_url"])
-    frame = content_frame(page)
+    frame = launch(page, info)
     codes = frame.evaluate("""() => {
       const api = window.parent.API_1484_11;
       api.SetValue('cmi.session_time', 'PT2M');
@@ -283,8 +276,7 @@ def test_unsent_progress_survives_closing_the_browser_offline(app, live_server_f
     context = browser.new_context()
     page = context.new_page()
     login(page, live.url, info["email"])
-    page.goto(info["registration"]["launch_url"])
-    frame = content_frame(page)
+    frame = launch(page, info)
     live.fail_commits = True
     frame.evaluate("""() => {
       const api = window.parent.API;
@@ -300,8 +292,7 @@ def test_unsent_progress_survives_closing_the_browser_offline(app, live_server_f
 
     live.fail_commits = False
     page = context.new_page()  # same browser profile: same localStorage
-    page.goto(info["registration"]["launch_url"])
-    content_frame(page)
+    launch(page, info)
     reg = wait_until(
         lambda: (r := registration(live, info))["scos"]
         and r["scos"][0]["cmi"].get("cmi.core.lesson_location") == "offline-9" and r,
@@ -346,8 +337,7 @@ def test_hide_lms_ui_hides_controls(app, live_server_fresh, page, tmp_path):
     live = live_server_fresh
     info = setup_learner(app, live, zpath)
     login(page, live.url, info["email"])
-    page.goto(info["registration"]["launch_url"])
-    content_frame(page, "a")
+    launch(page, info, "a")
     wait_until(lambda: page.locator('[data-scorm-nav="continue"]').count() == 1,
                message="navigation rendered")
     assert page.locator('[data-scorm-nav="previous"]').count() == 0  # hidden, not disabled

@@ -141,9 +141,9 @@
     processHttpRequest: function (url, params, immediate, apiLog, processListeners, metadata) {
       var terminate = !!(metadata && metadata.isTerminateCommit);
       if (current) {
-        var p = enqueue(current, params, terminate, extras(terminate));
-        lastPayload = p;
-        if (terminate) p.session_end = endingSession;
+        var extra = extras(terminate);
+        if (terminate && endingSession) extra.session_end = true;
+        lastPayload = enqueue(current, params, terminate, extra);
         flush();  // fetch with keepalive also outlives the page; pagehide adds a beacon
       }
       return { result: true, errorCode: 0 };
