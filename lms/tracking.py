@@ -347,7 +347,10 @@ def parse_commit(payload: object) -> tuple[str, int, int, dict, bool]:
 
 def apply_commit(attempt_id: int, user_id: int, payload: object) -> CommitResult:
     item, session, local, cmi, terminate = parse_commit(payload)
-    row = db.session.execute(_COMMIT_CONTEXT, {"attempt_id": attempt_id}).first()
+    # The hot path runs Core statements on the session's connection (same transaction): the
+    # ORM layer would only add per-statement overhead here.
+    conn = db.session.connection()
+    row = conn.execute(_COMMIT_CONTEXT, {"attempt_id": attempt_id}).first()
     if row is None or row.user_id != user_id:
         raise CommitRejected(404, "No such attempt.")
     session_count, version_id = row.session_count, row.package_version_id
@@ -382,7 +385,7 @@ def apply_commit(attempt_id: int, user_id: int, payload: object) -> CommitResult
         launched=True, exited=terminate, updated_at=stamp,
     )
     stmt = _sco_upsert(db.engine.dialect.name)
-    stored = db.session.execute(stmt, values).first()
+    stored = conn.execute(stmt, values).first()
     if stored is None:
         db.session.rollback()
         return CommitResult(False, seq, outcome.completion_status, outcome.success_status)
@@ -541,7 +544,16 @@ def _store_rollup(reg, attempt_id: int, progress: list[status.ScoProgress],
         values["score_scaled"] = result.score_scaled
     prior = _prior_attempts_seconds(reg.id, attempt_id) if reg.number > 1 else 0.0
     values["total_seconds"] = result.total_seconds + prior
-    db.session.execute(update(Registration).where(Registration.id == reg.id).values(**values))
+    db.session.connection().execute(_registration_update(tuple(sorted(values))),
+                                    {**values, "reg_id": reg.id})
+
+
+@lru_cache(maxsize=32)
+def _registration_update(keys: tuple[str, ...]):
+    """UPDATE registrations for one set of changed columns, built once per set."""
+    t = Registration.__table__
+    return (t.update().where(t.c.id == bindparam("reg_id"))
+            .values({k: bindparam(k, type_=t.c[k].type) for k in keys}))
 
 
 def _prior_attempts_seconds(reg_id: int, attempt_id: int) -> float:
