@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from .extensions import db
 from .models import ApiToken, User
+from .scorm.errors import PackageInvalid
 from .security import hash_password, new_api_token
 
 lms = AppGroup("lms", help="Hai Phong LMS administration.")
@@ -56,7 +57,6 @@ def token_cmd(email: str) -> None:
               help="Import as a new version of this package.")
 def import_package_cmd(zip_path: Path, package_id: int | None) -> None:
     from .importer import import_package
-    from .scorm.errors import PackageInvalid
 
     try:
         result = import_package(zip_path, package_id=package_id)
@@ -73,6 +73,37 @@ def seed_units_cmd() -> None:
     from .units import seed_units
 
     click.echo(f"Units added: {seed_units()}")
+
+
+@lms.command("seed-catalog")
+@click.option("--packages", "packages_dir", type=click.Path(path_type=Path), default=None,
+              help="Folder of built module zips (default: scorm_packages/).")
+def seed_catalog_cmd(packages_dir: Path | None) -> None:
+    """Load the framework, programmes, topics and modules; import the built module zips."""
+    _seed_catalog(packages_dir)
+
+
+def _seed_catalog(packages_dir: Path | None) -> None:
+    from .catalog import PACKAGES_DIR, CatalogError, seed_catalog
+
+    try:
+        report = seed_catalog(packages_dir=packages_dir or PACKAGES_DIR, progress=click.echo)
+    except CatalogError as exc:
+        click.echo(f"Danh mục khoá học có lỗi:\n{exc}", err=True)
+        sys.exit(1)
+    except PackageInvalid as exc:
+        for err in exc.errors:
+            click.echo(f"error [{err.code}] {err.message}", err=True)
+        sys.exit(1)
+    click.echo(
+        f"Catalog: {report.programmes} programmes, {report.topics} topics, "
+        f"{report.modules} modules added; {report.packages_imported} packages imported"
+    )
+    if report.missing_packages:
+        click.echo(
+            f"Not built yet ({len(report.missing_packages)}): {', '.join(report.missing_packages)}"
+            " — run `python -m lms.coursebuild build`"
+        )
 
 
 @lms.command("bootstrap")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -244,3 +245,170 @@ class AuditLog(db.Model):
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, index=True
     )
+
+
+# --- Catalog: the digital-skills framework, programmes (citizens, Lớp 1–4), topics, modules ---
+
+
+class FrameworkVersion(db.Model):
+    """One loaded version of a competency framework (TT 02/2025 now, the QĐ 757 annex later)."""
+
+    __tablename__ = "framework_versions"
+    __table_args__ = (UniqueConstraint("code", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40))
+    version: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(300))
+    basis: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict] = mapped_column(JsonType, default=dict)  # levels, target groups
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    competencies: Mapped[list[FrameworkCompetency]] = relationship(
+        back_populates="framework", order_by="FrameworkCompetency.position"
+    )
+
+
+class FrameworkCompetency(db.Model):
+    __tablename__ = "framework_competencies"
+    __table_args__ = (UniqueConstraint("framework_id", "code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    framework_id: Mapped[int] = mapped_column(
+        ForeignKey("framework_versions.id", ondelete="CASCADE"), index=True
+    )
+    code: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(300))
+    domain_code: Mapped[str] = mapped_column(String(20))
+    domain_name: Mapped[str] = mapped_column(String(300))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    framework: Mapped[FrameworkVersion] = relationship(back_populates="competencies")
+
+
+class Programme(db.Model):
+    """A programme or a class (Lớp): what a learner enrols in and is assigned to."""
+
+    __tablename__ = "programmes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    kind: Mapped[str] = mapped_column(String(20), default="class")  # programme | class
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    audience: Mapped[list] = mapped_column(JsonType, default=list)  # framework target groups
+    open: Mapped[bool] = mapped_column(Boolean, default=False)  # self-enrolment and guests
+    target_rate: Mapped[int] = mapped_column(Integer, default=80)  # percent, for dashboards
+    # {"mode": "all"} or {"mode": "count", "count": N}: required modules for completion
+    completion_rule: Mapped[dict] = mapped_column(JsonType, default=lambda: {"mode": "all"})
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    topics: Mapped[list[Topic]] = relationship(
+        back_populates="programme", order_by="Topic.position"
+    )
+
+
+class Topic(db.Model):
+    """A chuyên đề of a class, or a theme of the citizens' programme."""
+
+    __tablename__ = "topics"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    programme: Mapped[Programme] = relationship(back_populates="topics")
+    modules: Mapped[list[Module]] = relationship(
+        back_populates="topic", order_by="Module.position"
+    )
+
+
+class Module(db.Model):
+    """A lesson in a topic, delivered by a SCORM package."""
+
+    __tablename__ = "modules"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic_id: Mapped[int] = mapped_column(ForeignKey("topics.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    objectives: Mapped[list] = mapped_column(JsonType, default=list)
+    audience: Mapped[list] = mapped_column(JsonType, default=list)
+    minutes: Mapped[int | None] = mapped_column(Integer)
+    package_id: Mapped[int | None] = mapped_column(
+        ForeignKey("packages.id", name="fk_modules_package"), index=True
+    )
+    required: Mapped[bool] = mapped_column(Boolean, default=True)
+    # what counts as done: "passed" (the quiz) or "completed"
+    done_when: Mapped[str] = mapped_column(String(20), default="passed")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    topic: Mapped[Topic] = relationship(back_populates="modules")
+    package: Mapped[Package | None] = relationship()
+    competencies: Mapped[list[ModuleCompetency]] = relationship(
+        cascade="all, delete-orphan", back_populates="module"
+    )
+
+
+class ModuleCompetency(db.Model):
+    __tablename__ = "module_competencies"
+    module_id: Mapped[int] = mapped_column(
+        ForeignKey("modules.id", ondelete="CASCADE"), primary_key=True
+    )
+    competency_id: Mapped[int] = mapped_column(
+        ForeignKey("framework_competencies.id", ondelete="CASCADE"), primary_key=True
+    )
+    level: Mapped[int] = mapped_column(Integer, default=1)
+    module: Mapped[Module] = relationship(back_populates="competencies")
+    competency: Mapped[FrameworkCompetency] = relationship()
+
+
+class Enrollment(db.Model):
+    __tablename__ = "enrollments"
+    __table_args__ = (UniqueConstraint("user_id", "programme_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"), index=True)
+    source: Mapped[str] = mapped_column(String(20), default="self")  # self | assignment | admin
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    programme: Mapped[Programme] = relationship()
+
+
+class Assignment(db.Model):
+    """Mandated training: a programme, topic or module that an audience must finish by a date.
+
+    Who is assigned is computed from `AssignmentAudience` rows at read time, so a person who
+    joins an assigned unit later inherits the assignment with no extra write.
+    """
+
+    __tablename__ = "assignments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    target_type: Mapped[str] = mapped_column(String(20))  # programme | topic | module
+    target_id: Mapped[int] = mapped_column(Integer)
+    due_date: Mapped[date] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(Text, default="")
+    # the unit a unit manager assigned within (None for a city-wide assignment by an admin)
+    owner_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    audiences: Mapped[list[AssignmentAudience]] = relationship(
+        cascade="all, delete-orphan", back_populates="assignment"
+    )
+
+
+class AssignmentAudience(db.Model):
+    """One audience line: a unit, a job title (optionally within a unit) or one person."""
+
+    __tablename__ = "assignment_audiences"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(
+        ForeignKey("assignments.id", ondelete="CASCADE"), index=True
+    )
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    job_title: Mapped[str | None] = mapped_column(String(200))
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    assignment: Mapped[Assignment] = relationship(back_populates="audiences")

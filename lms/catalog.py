@@ -1,0 +1,209 @@
+"""Loading the catalog (`courses/catalog.yaml`) and the competency framework into the database.
+
+Everything is matched by code, so loading twice changes nothing and an admin's additions
+(other codes) are left alone. Module packages go through the same import pipeline as an
+admin upload.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .coursebuild.source import SLIDE_PAUSE_S, SPEED_WPM, ModuleSource, load_framework, parse
+from .extensions import db
+from .importer import import_package
+from .models import (
+    FrameworkCompetency,
+    FrameworkVersion,
+    Module,
+    ModuleCompetency,
+    Programme,
+    Topic,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+COURSES_DIR = ROOT / "courses"
+PACKAGES_DIR = ROOT / "scorm_packages"
+# espeak-ng says about 1.33 Vietnamese syllables per "word" of its speed setting
+SYLLABLES_PER_MINUTE = SPEED_WPM * 1.33
+
+
+class CatalogError(ValueError):
+    pass
+
+
+@dataclass
+class SeedReport:
+    programmes: int = 0
+    topics: int = 0
+    modules: int = 0
+    packages_imported: int = 0
+    missing_packages: list[str] = field(default_factory=list)
+
+
+def estimate_minutes(source: ModuleSource) -> int:
+    syllables = sum(len(s.narration.split()) for s in source.slides)
+    seconds = syllables / SYLLABLES_PER_MINUTE * 60 + SLIDE_PAUSE_S * len(source.slides)
+    return max(1, round(seconds / 60))
+
+
+def load_framework_version(code: str) -> FrameworkVersion:
+    """Load a framework file from lms/data/frameworks into the database (idempotent)."""
+    data = load_framework(code)
+    fw = db.session.scalar(
+        db.select(FrameworkVersion).filter_by(code=data["code"], version=str(data["version"]))
+    )
+    if fw is None:
+        fw = FrameworkVersion(code=data["code"], version=str(data["version"]))
+        db.session.add(fw)
+    fw.title = data["title"]
+    fw.basis = data.get("basis", "")
+    fw.note = data.get("note", "")
+    fw.data = {
+        "levels": data.get("levels", []),
+        "target_groups": data.get("target_groups", []),
+        "target_groups_basis": data.get("target_groups_basis", ""),
+    }
+    db.session.flush()
+    existing = {c.code: c for c in fw.competencies}
+    position = 0
+    for domain in data["domains"]:
+        for comp in domain["competencies"]:
+            position += 1
+            row = existing.get(comp["id"])
+            if row is None:
+                row = FrameworkCompetency(framework_id=fw.id, code=comp["id"])
+                db.session.add(row)
+            row.name = comp["name"]
+            row.domain_code = str(domain["id"])
+            row.domain_name = domain["name"]
+            row.position = position
+    db.session.flush()
+    return fw
+
+
+def active_framework() -> FrameworkVersion | None:
+    return db.session.scalar(
+        db.select(FrameworkVersion)
+        .where(FrameworkVersion.active.is_(True))
+        .order_by(FrameworkVersion.loaded_at.desc(), FrameworkVersion.id.desc())
+    )
+
+
+def _read_catalog(courses_dir: Path) -> tuple[dict, dict[str, ModuleSource]]:
+    path = courses_dir / "catalog.yaml"
+    with open(path, encoding="utf-8") as fh:
+        catalog = yaml.safe_load(fh)
+    framework = load_framework(catalog["framework"])
+    sources: dict[str, ModuleSource] = {}
+    problems: list[str] = []
+    seen_topics: set[str] = set()
+    for prog in catalog["programmes"]:
+        for topic in prog["topics"]:
+            if topic["code"] in seen_topics:
+                problems.append(f"catalog.yaml: chuyên đề {topic['code']} lặp lại")
+            seen_topics.add(topic["code"])
+            for code in topic["modules"]:
+                if code in sources:
+                    problems.append(f"catalog.yaml: học phần {code} xuất hiện hai lần")
+                    continue
+                src = courses_dir / "modules" / f"{code}.yaml"
+                if not src.exists():
+                    problems.append(f"catalog.yaml: thiếu tệp nguồn modules/{code}.yaml")
+                    continue
+                try:
+                    sources[code] = parse(src, framework)
+                except Exception as exc:  # SourceError lists every problem of the file
+                    problems.append(str(exc))
+    if problems:
+        raise CatalogError("\n".join(problems))
+    return catalog, sources
+
+
+def seed_structure(courses_dir: Path = COURSES_DIR) -> tuple[SeedReport, dict[str, Module]]:
+    """Create or update programmes, topics, modules and their framework mapping; one transaction."""
+    catalog, sources = _read_catalog(courses_dir)
+    report = SeedReport()
+    try:
+        fw = load_framework_version(catalog["framework"])
+        comps = {c.code: c for c in fw.competencies}
+        modules: dict[str, Module] = {}
+        for p_pos, prog in enumerate(catalog["programmes"]):
+            programme = db.session.scalar(db.select(Programme).filter_by(code=prog["code"]))
+            if programme is None:
+                programme = Programme(code=prog["code"])
+                db.session.add(programme)
+                report.programmes += 1
+            programme.kind = prog.get("kind", "class")
+            programme.title = prog["title"]
+            programme.description = prog.get("description", "")
+            programme.audience = list(prog.get("audience", []))
+            programme.open = bool(prog.get("open", False))
+            programme.target_rate = int(prog.get("target_rate", 80))
+            programme.completion_rule = dict(prog.get("completion", {"mode": "all"}))
+            programme.position = p_pos
+            db.session.flush()
+            for t_pos, top in enumerate(prog["topics"]):
+                topic = db.session.scalar(db.select(Topic).filter_by(code=top["code"]))
+                if topic is None:
+                    topic = Topic(code=top["code"], programme_id=programme.id)
+                    db.session.add(topic)
+                    report.topics += 1
+                topic.programme_id = programme.id
+                topic.title = top["title"]
+                topic.description = top.get("description", "")
+                topic.position = t_pos
+                db.session.flush()
+                for m_pos, code in enumerate(top["modules"]):
+                    src = sources[code]
+                    module = db.session.scalar(db.select(Module).filter_by(code=code))
+                    if module is None:
+                        module = Module(code=code, topic_id=topic.id)
+                        db.session.add(module)
+                        report.modules += 1
+                    module.topic_id = topic.id
+                    module.title = src.title
+                    module.summary = src.summary
+                    module.objectives = list(src.objectives)
+                    module.audience = list(src.audience)
+                    module.minutes = estimate_minutes(src)
+                    module.position = m_pos
+                    module.done_when = "passed"
+                    wanted = {c.id: c.level for c in src.competencies}
+                    module.competencies = [
+                        ModuleCompetency(competency=comps[cid], level=level)
+                        for cid, level in wanted.items()
+                    ]
+                    modules[code] = module
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return report, modules
+
+
+def seed_catalog(
+    courses_dir: Path = COURSES_DIR,
+    packages_dir: Path = PACKAGES_DIR,
+    progress: Callable[[str], None] | None = None,
+) -> SeedReport:
+    """Load the catalog, then import each module's built zip (if present) and link it."""
+    report, modules = seed_structure(courses_dir)
+    for code, module in modules.items():
+        zip_path = packages_dir / f"{code}.zip"
+        if not zip_path.exists():
+            report.missing_packages.append(code)
+            continue
+        result = import_package(zip_path, package_id=module.package_id)
+        if result.created:
+            report.packages_imported += 1
+        if module.package_id != result.version.package_id:
+            module.package_id = result.version.package_id
+            db.session.commit()
+        if progress:
+            progress(f"{code}: {'đã nhập' if result.created else 'không đổi'}")
+    return report

@@ -1,0 +1,1 @@
+"""Deterministic builder of the catalog's SCORM modules from `courses/modules/*.yaml`."""
