@@ -51,9 +51,18 @@ def estimate_minutes(source: ModuleSource) -> int:
     return max(1, round(seconds / 60))
 
 
-def load_framework_version(code: str) -> FrameworkVersion:
-    """Load a framework file from lms/data/frameworks into the database (idempotent)."""
-    data = load_framework(code)
+def load_framework_version(code_or_path: str | Path) -> FrameworkVersion:
+    """Load a framework (a code in lms/data/frameworks, or a YAML file) idempotently.
+
+    A new version of the framework (e.g. the official QĐ 757 annex) is just a new file.
+    """
+    path = Path(code_or_path)
+    if path.suffix in (".yaml", ".yml"):
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh)
+        _check_framework(data, path.name)
+    else:
+        data = load_framework(str(code_or_path))
     fw = db.session.scalar(
         db.select(FrameworkVersion).filter_by(code=data["code"], version=str(data["version"]))
     )
@@ -74,9 +83,9 @@ def load_framework_version(code: str) -> FrameworkVersion:
     for domain in data["domains"]:
         for comp in domain["competencies"]:
             position += 1
-            row = existing.get(comp["id"])
+            row = existing.get(str(comp["id"]))
             if row is None:
-                row = FrameworkCompetency(framework_id=fw.id, code=comp["id"])
+                row = FrameworkCompetency(framework_id=fw.id, code=str(comp["id"]))
                 db.session.add(row)
             row.name = comp["name"]
             row.domain_code = str(domain["id"])
@@ -84,6 +93,29 @@ def load_framework_version(code: str) -> FrameworkVersion:
             row.position = position
     db.session.flush()
     return fw
+
+
+def _check_framework(data: object, name: str) -> None:
+    problems = []
+    if not isinstance(data, dict):
+        raise CatalogError(f"{name}: tệp khung phải là một bảng khoá–giá trị")
+    for key in ("code", "version", "title", "domains"):
+        if not data.get(key):
+            problems.append(f"{name}: thiếu '{key}'")
+    seen: set[str] = set()
+    for d in data.get("domains") or []:
+        if not isinstance(d, dict) or not d.get("id") or not d.get("name"):
+            problems.append(f"{name}: mỗi lĩnh vực cần id và name")
+            continue
+        for c in d.get("competencies") or []:
+            cid = str(c.get("id", "")) if isinstance(c, dict) else ""
+            if not cid or not c.get("name"):
+                problems.append(f"{name}: năng lực trong lĩnh vực {d['id']} thiếu id hoặc name")
+            elif cid in seen:
+                problems.append(f"{name}: năng lực {cid} lặp lại")
+            seen.add(cid)
+    if problems:
+        raise CatalogError("\n".join(problems))
 
 
 def active_framework() -> FrameworkVersion | None:

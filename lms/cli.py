@@ -106,6 +106,22 @@ def _seed_catalog(packages_dir: Path | None) -> None:
         )
 
 
+@lms.command("load-framework")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def load_framework_cmd(path: Path) -> None:
+    """Load a competency framework version from a YAML file (see lms/data/frameworks/)."""
+    from .catalog import CatalogError, load_framework_version
+
+    try:
+        fw = load_framework_version(path)
+        db.session.commit()
+    except CatalogError as exc:
+        db.session.rollback()
+        click.echo(f"Khung năng lực có lỗi:\n{exc}", err=True)
+        sys.exit(1)
+    click.echo(f"Framework {fw.code} {fw.version}: {len(fw.competencies)} competencies")
+
+
 @lms.command("bootstrap")
 @click.option("--admin-email", default="admin@haiphong.local", show_default=True)
 def bootstrap_cmd(admin_email: str) -> None:

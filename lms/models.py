@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -298,6 +299,8 @@ class Programme(db.Model):
     target_rate: Mapped[int] = mapped_column(Integer, default=80)  # percent, for dashboards
     # {"mode": "all"} or {"mode": "count", "count": N}: required modules for completion
     completion_rule: Mapped[dict] = mapped_column(JsonType, default=lambda: {"mode": "all"})
+    # a certificate is issued when the programme is complete
+    certificate: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     position: Mapped[int] = mapped_column(Integer, default=0)
     retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -412,3 +415,31 @@ class AssignmentAudience(db.Model):
         ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
     assignment: Mapped[Assignment] = relationship(back_populates="audiences")
+
+
+class Certificate(db.Model):
+    """A skill certificate. What is printed is stored as issued (a snapshot), so a later rename of
+    the learner, unit or programme never changes a certificate that was handed out."""
+
+    __tablename__ = "certificates"
+    __table_args__ = (UniqueConstraint("user_id", "programme_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    serial: Mapped[str] = mapped_column(String(40), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"), index=True)
+    framework_id: Mapped[int] = mapped_column(ForeignKey("framework_versions.id"))
+    learner_name: Mapped[str] = mapped_column(String(200))
+    birth_year: Mapped[int | None] = mapped_column(Integer)
+    unit_name: Mapped[str | None] = mapped_column(String(200))
+    programme_title: Mapped[str] = mapped_column(String(300))
+    target_group: Mapped[str] = mapped_column(String(300))
+    competencies: Mapped[list] = mapped_column(JsonType, default=list)  # as printed
+    issuer: Mapped[str] = mapped_column(String(300))
+    completed_on: Mapped[date] = mapped_column(Date)
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    credential: Mapped[dict | None] = mapped_column(JsonType)  # signed Verifiable Credential
+    pdf_sha256: Mapped[str | None] = mapped_column(String(64))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_reason: Mapped[str | None] = mapped_column(Text)
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    programme: Mapped[Programme] = relationship()
