@@ -15,11 +15,12 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
 from .. import tracking
 from ..content import content_url
 from ..extensions import csrf, db, limiter
-from ..models import Attempt, Registration, User
+from ..models import Attempt, Module, Registration, User
 from ..ops import COMMITS
 from ..scorm.manifest import Manifest
 from ..security import check_commit_token, commit_token
@@ -70,7 +71,7 @@ def play(reg_id: int):
         "commitUrl": url_for("player.commit", attempt_id=attempt.id,
                              token=commit_token(attempt.id, current_user.id)),
         "stateUrl": url_for("player.sco_state", attempt_id=attempt.id, item_id="__ITEM__"),
-        "exitUrl": url_for("web.index"),
+        "exitUrl": _exit_url(version.package_id),
         "commitIntervalSeconds": current_app.config["COMMIT_INTERVAL_SECONDS"],
         "organization": {"id": manifest.organization.identifier,
                          "title": manifest.organization.title,
@@ -84,6 +85,13 @@ def play(reg_id: int):
         "sharedData": shared,
     }
     return render_template("player.html", reg=reg, config=config)
+
+
+def _exit_url(package_id: int) -> str:
+    """Back to the catalog page of the module this package is, else to the package list."""
+    code = db.session.scalar(select(Module.code).where(Module.package_id == package_id,
+                                                        Module.retired_at.is_(None)).limit(1))
+    return url_for("learn.module", code=code) if code else url_for("web.index")
 
 
 @bp.get("/play/attempt/<int:attempt_id>/sco/<path:item_id>/state")
