@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 VENDOR := lms/static/vendor/scorm-again
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench clean translations modules
 
 install: $(VENV)/.installed $(VENDOR)/scorm-again.min.js
 
@@ -23,7 +23,7 @@ $(VENDOR)/scorm-again.min.js: node_modules/.package-lock.json
 	mkdir -p $(VENDOR)
 	cp node_modules/scorm-again/dist/scorm-again.min.js node_modules/scorm-again/LICENSE $(VENDOR)/
 
-run: install
+run: modules
 	$(FLASK) db upgrade
 	$(FLASK) lms bootstrap
 	@echo "Open http://$(HOST):$(PORT)/ in a browser."
@@ -31,8 +31,20 @@ run: install
 
 test: install
 	bash scripts/ensure-test-tools.sh
+	bash scripts/ensure-build-tools.sh
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q
+
+modules: install
+	bash scripts/ensure-build-tools.sh
+	$(PY) -m lms.coursebuild build --out scorm_packages
+
+# Interface strings: refresh lms/translations/*/LC_MESSAGES/messages.po from the code and
+# templates, then fill in the new English msgstr lines (the app compiles .po files at start).
+translations: install
+	mkdir -p build
+	$(VENV)/bin/pybabel extract -F babel.cfg -k lazy_gettext --sort-output -o build/messages.pot .
+	$(VENV)/bin/pybabel update -i build/messages.pot -d lms/translations --no-fuzzy-matching
 
 bench: install
 	$(PY) bench/commit_throughput.py

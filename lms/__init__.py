@@ -33,15 +33,22 @@ def create_app(overrides: dict | None = None) -> Flask:
     login_manager.login_message = "Vui lòng đăng nhập để tiếp tục."
 
     from . import models  # noqa: F401  (register models)
+    from .admin_catalog import bp as admin_catalog_bp
     from .api import bp as api_bp
     from .auth import bp as auth_bp
     from .auth import load_user_from_request
+    from .certificates import bp as certificates_bp
     from .cli import register_cli
     from .content import bp as content_bp
     from .errors import register_error_pages
+    from .guest import init_guest
+    from .i18n import init_i18n
+    from .learn import bp as learn_bp
+    from .manage import bp as manage_bp
     from .ops import init_ops
     from .people import bp as people_bp
     from .player import bp as player_bp
+    from .reports.dashboard_views import bp as dashboards_bp
     from .static_versions import register_static_versions
     from .web import bp as web_bp
 
@@ -52,6 +59,16 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(player_bp)
     app.register_blueprint(content_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(certificates_bp)
+    app.register_blueprint(learn_bp)
+    app.register_blueprint(admin_catalog_bp)
+    app.register_blueprint(manage_bp)
+    app.register_blueprint(dashboards_bp)  # dashboards and SCORM reports (lms/reports)
+    init_i18n(app)
+    from .reports import init_reports
+
+    init_reports(app)  # completion rosters and exports (lms/reports)
+    init_guest(app)
     csrf.exempt(api_bp)
     register_cli(app)
     register_error_pages(app)

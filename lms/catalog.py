@@ -11,9 +11,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
-from .coursebuild.source import SLIDE_PAUSE_S, SPEED_WPM, ModuleSource, load_framework, parse
+from .coursebuild.source import (
+    SLIDE_PAUSE_S,
+    SPEED_WPM,
+    ModuleSource,
+    load_framework,
+    load_yaml,
+    parse,
+)
 from .extensions import db
 from .importer import import_package
 from .models import (
@@ -59,7 +64,7 @@ def load_framework_version(code_or_path: str | Path) -> FrameworkVersion:
     path = Path(code_or_path)
     if path.suffix in (".yaml", ".yml"):
         with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
+            data = load_yaml(fh)
         _check_framework(data, path.name)
     else:
         data = load_framework(str(code_or_path))
@@ -92,6 +97,7 @@ def load_framework_version(code_or_path: str | Path) -> FrameworkVersion:
             row.domain_name = domain["name"]
             row.position = position
     db.session.flush()
+    db.session.expire(fw, ["competencies"])  # rows added above by id, not through the list
     return fw
 
 
@@ -126,11 +132,22 @@ def active_framework() -> FrameworkVersion | None:
     )
 
 
+_PARSED: dict[tuple, ModuleSource] = {}
+
+
+def _parse_cached(src: Path, framework_code: str) -> ModuleSource:
+    """Parse a module source once per process and file version (seeding reads all 43)."""
+    st = src.stat()
+    key = (str(src.resolve()), st.st_mtime_ns, st.st_size, framework_code)
+    if key not in _PARSED:
+        _PARSED[key] = parse(src, load_framework(framework_code))
+    return _PARSED[key]
+
+
 def _read_catalog(courses_dir: Path) -> tuple[dict, dict[str, ModuleSource]]:
     path = courses_dir / "catalog.yaml"
     with open(path, encoding="utf-8") as fh:
-        catalog = yaml.safe_load(fh)
-    framework = load_framework(catalog["framework"])
+        catalog = load_yaml(fh)
     sources: dict[str, ModuleSource] = {}
     problems: list[str] = []
     seen_topics: set[str] = set()
@@ -148,7 +165,7 @@ def _read_catalog(courses_dir: Path) -> tuple[dict, dict[str, ModuleSource]]:
                     problems.append(f"catalog.yaml: thiếu tệp nguồn modules/{code}.yaml")
                     continue
                 try:
-                    sources[code] = parse(src, framework)
+                    sources[code] = _parse_cached(src, catalog["framework"])
                 except Exception as exc:  # SourceError lists every problem of the file
                     problems.append(str(exc))
     if problems:
@@ -156,8 +173,11 @@ def _read_catalog(courses_dir: Path) -> tuple[dict, dict[str, ModuleSource]]:
     return catalog, sources
 
 
-def seed_structure(courses_dir: Path = COURSES_DIR) -> tuple[SeedReport, dict[str, Module]]:
-    """Create or update programmes, topics, modules and their framework mapping; one transaction."""
+def seed_structure(courses_dir: Path = COURSES_DIR, update: bool = False
+                   ) -> tuple[SeedReport, dict[str, Module]]:
+    """Create the programmes, topics and modules that are missing, with their framework mapping;
+    one transaction. Existing items keep what admins edited on /admin/catalog unless `update`
+    (`flask lms seed-catalog --update`) asks to overwrite them with courses/."""
     catalog, sources = _read_catalog(courses_dir)
     report = SeedReport()
     try:
@@ -170,6 +190,9 @@ def seed_structure(courses_dir: Path = COURSES_DIR) -> tuple[SeedReport, dict[st
                 programme = Programme(code=prog["code"])
                 db.session.add(programme)
                 report.programmes += 1
+            elif not update:
+                _keep_existing_topics(prog, programme, sources, comps, modules, report)
+                continue
             programme.kind = prog.get("kind", "class")
             programme.title = prog["title"]
             programme.description = prog.get("description", "")
@@ -218,13 +241,49 @@ def seed_structure(courses_dir: Path = COURSES_DIR) -> tuple[SeedReport, dict[st
     return report, modules
 
 
+def _keep_existing_topics(prog: dict, programme: Programme, sources: dict[str, ModuleSource],
+                          comps: dict, modules: dict[str, Module], report: SeedReport) -> None:
+    """An existing programme is left as admins keep it; only topics and modules of courses/
+    that it does not have yet are added (at the end), and its modules are returned for their
+    packages."""
+    top_pos = len(programme.topics)
+    for top in prog["topics"]:
+        topic = db.session.scalar(db.select(Topic).filter_by(code=top["code"]))
+        if topic is None:
+            topic = Topic(code=top["code"], programme_id=programme.id, title=top["title"],
+                          description=top.get("description", ""), position=top_pos)
+            db.session.add(topic)
+            db.session.flush()
+            report.topics += 1
+            top_pos += 1
+        for m_pos, code in enumerate(top["modules"]):
+            module = db.session.scalar(db.select(Module).filter_by(code=code))
+            if module is None:
+                module = _new_module(code, topic, sources[code], m_pos, comps)
+                report.modules += 1
+            modules[code] = module
+
+
+def _new_module(code: str, topic: Topic, src: ModuleSource, position: int,
+                comps: dict) -> Module:
+    module = Module(code=code, topic_id=topic.id, title=src.title, summary=src.summary,
+                    objectives=list(src.objectives), audience=list(src.audience),
+                    minutes=estimate_minutes(src), position=position, done_when="passed")
+    module.competencies = [ModuleCompetency(competency=comps[c.id], level=c.level)
+                           for c in src.competencies]
+    db.session.add(module)
+    db.session.flush()
+    return module
+
+
 def seed_catalog(
     courses_dir: Path = COURSES_DIR,
     packages_dir: Path = PACKAGES_DIR,
     progress: Callable[[str], None] | None = None,
+    update: bool = False,
 ) -> SeedReport:
     """Load the catalog, then import each module's built zip (if present) and link it."""
-    report, modules = seed_structure(courses_dir)
+    report, modules = seed_structure(courses_dir, update=update)
     for code, module in modules.items():
         zip_path = packages_dir / f"{code}.zip"
         if not zip_path.exists():

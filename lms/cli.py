@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import sys
 from pathlib import Path
@@ -78,16 +79,20 @@ def seed_units_cmd() -> None:
 @lms.command("seed-catalog")
 @click.option("--packages", "packages_dir", type=click.Path(path_type=Path), default=None,
               help="Folder of built module zips (default: scorm_packages/).")
-def seed_catalog_cmd(packages_dir: Path | None) -> None:
+@click.option("--update", is_flag=True,
+              help="Overwrite existing programmes, topics and modules with courses/ "
+                   "(by default only what is missing is added, keeping admins' edits).")
+def seed_catalog_cmd(packages_dir: Path | None, update: bool) -> None:
     """Load the framework, programmes, topics and modules; import the built module zips."""
-    _seed_catalog(packages_dir)
+    _seed_catalog(packages_dir, update)
 
 
-def _seed_catalog(packages_dir: Path | None) -> None:
+def _seed_catalog(packages_dir: Path | None, update: bool = False) -> None:
     from .catalog import PACKAGES_DIR, CatalogError, seed_catalog
 
     try:
-        report = seed_catalog(packages_dir=packages_dir or PACKAGES_DIR, progress=click.echo)
+        report = seed_catalog(packages_dir=packages_dir or PACKAGES_DIR, progress=click.echo,
+                              update=update)
     except CatalogError as exc:
         click.echo(f"Danh mục khoá học có lỗi:\n{exc}", err=True)
         sys.exit(1)
@@ -124,19 +129,45 @@ def load_framework_cmd(path: Path) -> None:
 
 @lms.command("bootstrap")
 @click.option("--admin-email", default="admin@haiphong.local", show_default=True)
-def bootstrap_cmd(admin_email: str) -> None:
-    """Create the first administrator if there is none and print its login; seed the units."""
+@click.option("--no-catalog", is_flag=True, help="Seed only the units and the administrator.")
+@click.option("--packages", "packages_dir", type=click.Path(path_type=Path), default=None,
+              help="Folder of built module zips (default: scorm_packages/).")
+def bootstrap_cmd(admin_email: str, no_catalog: bool, packages_dir: Path | None) -> None:
+    """Seed the units and the catalog (with the built modules), create the first administrator
+    if there is none and print its login."""
     from .units import seed_units
 
     added = seed_units()
     if added:
         click.echo(f"Units added: {added}")
-    admin = db.session.scalar(select(User).where(User.role == "admin"))
+    if not no_catalog:
+        _seed_catalog(packages_dir)
+    _first_admin(admin_email)
+
+
+def _first_admin(admin_email: str) -> None:
+    """Create the first administrator, or print its login again on later starts as long as its
+    first password (kept 0600 in the instance folder) has not been changed."""
+    from flask import current_app
+
+    from .security import verify_password
+
+    saved = Path(current_app.instance_path) / "first-admin.txt"
+    admin = db.session.scalar(select(User).where(User.role == "admin").order_by(User.id))
     if admin is not None:
-        click.echo(f"Administrator: {admin.email} (password unchanged)")
+        first = saved.read_text(encoding="utf-8").split("\n", 1)[0] if saved.exists() else ""
+        email, _, password = first.partition(" ")
+        if email == admin.email and password and verify_password(admin.password_hash, password):
+            click.echo(f"Administrator: {admin.email} / {password}")
+        else:
+            click.echo(f"Administrator: {admin.email} (password changed since the first start)")
         return
     password = secrets.token_urlsafe(12)
     create_user(admin_email, password, "Quản trị viên", "admin")
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(saved, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(f"{admin_email} {password}\n")
     click.echo(f"Administrator created: {admin_email} / {password}")
 
 
@@ -150,6 +181,66 @@ def worker_cmd(burst: bool) -> None:
 
     click.echo(f"Worker on queues: {', '.join(QUEUES)}")
     run_worker(current_app._get_current_object(), burst=burst)
+
+
+@lms.command("send-reminders")
+@click.option("--days", type=int, default=None,
+              help="Remind of items due within this many days (default: REMINDER_DAYS, 7).")
+@click.option("--date", "day", default=None, help="Run as if today were YYYY-MM-DD.")
+def send_reminders_cmd(days: int | None, day: str | None) -> None:
+    """Email learners whose mandated items are due soon or overdue, and unit managers a digest
+    of their overdue people (at most once per person and day; safe to run again)."""
+    from .jobs import send_reminders
+
+    result = send_reminders(day, days)
+    click.echo(f"Reminders sent: {result['learners']} learners, {result['digests']} manager "
+               f"digests; already sent today: {result['already_sent']}; "
+               f"without email: {result['no_email']}")
+
+
+@lms.command("purge-guests")
+@click.option("--days", type=int, default=30, show_default=True,
+              help="Remove guests created before this many days with no progress since.")
+def purge_guests_cmd(days: int) -> None:
+    """Delete "Học ngay" guests nobody adopted (no account registered or logged in)."""
+    from .guest import purge_guests
+
+    click.echo(f"Guests removed: {purge_guests(days)}")
+
+
+@lms.command("gen-demo")
+@click.option("--learners", type=click.IntRange(min=1), required=True,
+              help="How many synthetic learners to add.")
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--interaction-sample", type=click.FloatRange(0, 1), default=0.05,
+              show_default=True, help="Share of scored quizzes that get interactions.")
+def gen_demo_cmd(learners: int, seed: int, interaction_sample: float) -> None:
+    """Fill the database with a synthetic city (units, catalog, learners, tracking)."""
+    from .demo import generate, plan
+
+    click.echo(f"Plan: {plan(learners)}")
+    report = generate(learners, seed=seed, interaction_sample=interaction_sample,
+                      progress=click.echo)
+    rows = ", ".join(f"{k} {v}" for k, v in report.counts.items())
+    click.echo(f"Demo data: {rows}; units added {report.units_added}, "
+               f"packages added {report.packages_added}; {report.seconds:.1f} s")
+
+
+@lms.command("purge-exports")
+def purge_exports_cmd() -> None:
+    """Remove report export files (and their jobs) whose retention time has passed."""
+    from .reports.exports import purge_expired
+
+    click.echo(f"Expired exports removed: {purge_expired()}")
+
+
+@lms.command("refresh-dashboards")
+def refresh_dashboards_cmd() -> None:
+    """Rebuild the dashboard and SCORM-report summaries now (one transaction)."""
+    from .reports.dashboard import refresh
+
+    run = refresh()
+    click.echo(f"Dashboards refreshed in {run.seconds:.1f} s ({run.learner_rows} learner rows)")
 
 
 def register_cli(app: Flask) -> None:

@@ -20,6 +20,10 @@ def _instance_secret(instance: Path) -> str:
     return key
 
 
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     instance = Path(instance_path)
     env = {**os.environ, **{k: v for k, v in (overrides or {}).items() if isinstance(v, str)}}
@@ -62,6 +66,53 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "S3_BUCKET": env.get("S3_BUCKET", ""),
         "S3_PREFIX": env.get("S3_PREFIX", ""),
         "S3_ENDPOINT_URL": env.get("S3_ENDPOINT_URL") or None,
+        # Address of the site as users reach it (https://…), for links in emails. Unset: the
+        # address of the request (development only: behind nginx the Host header is the
+        # client's, and a forged one must never end up in a password-reset link).
+        "PUBLIC_URL": (env.get("PUBLIC_URL") or "").rstrip("/"),
+        # Outgoing mail. Without MAIL_SERVER (development) every message is written as an
+        # .eml file into MAIL_LOG_DIR instead of being sent.
+        "MAIL_SERVER": env.get("MAIL_SERVER") or None,
+        "MAIL_PORT": int(env.get("MAIL_PORT") or (465 if _flag(env.get("MAIL_USE_SSL"))
+                                                  else 587 if _flag(env.get("MAIL_USE_TLS"))
+                                                  else 25)),
+        "MAIL_USE_TLS": _flag(env.get("MAIL_USE_TLS")),  # STARTTLS (usually port 587)
+        "MAIL_USE_SSL": _flag(env.get("MAIL_USE_SSL")),  # TLS from the start (port 465)
+        "MAIL_USERNAME": env.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": env.get("MAIL_PASSWORD") or None,
+        "MAIL_FROM": env.get("MAIL_FROM") or "Học vụ số Hải Phòng <no-reply@haiphong.local>",
+        "MAIL_LOG_DIR": env.get("MAIL_LOG_DIR") or str(instance / "mail"),
+        "MAIL_TIMEOUT": 30,
+        # Password reset: requests per client address and per account typed in (every
+        # request counts, so nobody can flood a mailbox); links stay valid this long.
+        "RATELIMIT_RESET_IP": env.get("RATELIMIT_RESET_IP", "10 per hour"),
+        "RATELIMIT_RESET_ACCOUNT": env.get("RATELIMIT_RESET_ACCOUNT", "3 per hour"),
+        "PASSWORD_RESET_MAX_AGE": 3600,
+        # Mandated-training reminders (lms/manage/reminders.py): learners whose due date is
+        # within REMINDER_DAYS or past get one email a day, their unit managers a digest of
+        # the overdue; the worker runs the job every day at REMINDER_HOUR (Hai Phong time).
+        "REMINDER_DAYS": int(env.get("REMINDER_DAYS") or 7),
+        "REMINDER_HOUR": int(env.get("REMINDER_HOUR") or 7),
+        # Reports (lms/reports): roster export files (default CONTENT_ROOT/_exports) and how
+        # long they are kept; how often a worker rebuilds the dashboards' summary tables.
+        "EXPORT_DIR": env.get("EXPORT_DIR") or None,
+        "EXPORT_TTL_HOURS": float(env.get("EXPORT_TTL_HOURS") or 24),
+        "DASHBOARD_REFRESH_MINUTES": int(env.get("DASHBOARD_REFRESH_MINUTES") or 15),
+        # Skill certificates (lms/certificates, docs/certificates.md): the issuing body printed
+        # on them and the issuer's keys. Without key files, development keys are generated once
+        # into CERT_KEY_DIR (files 0600); production configures real ones.
+        "CERT_ISSUER_NAME": env.get("CERT_ISSUER_NAME") or "Sở Khoa học và Công nghệ Hải Phòng",
+        "CERT_SIGN_LOCATION": env.get("CERT_SIGN_LOCATION") or "Hải Phòng",
+        "CERT_KEY_DIR": env.get("CERT_KEY_DIR") or str(instance / "certificate-keys"),
+        "CERT_PDF_KEY_FILE": env.get("CERT_PDF_KEY_FILE") or None,  # PEM private key (PAdES)
+        "CERT_PDF_CERT_FILE": env.get("CERT_PDF_CERT_FILE") or None,  # its X.509 certificate
+        "CERT_PDF_CHAIN_FILE": env.get("CERT_PDF_CHAIN_FILE") or None,  # intermediates (PEM)
+        "CERT_PDF_KEY_PASSWORD": env.get("CERT_PDF_KEY_PASSWORD") or None,
+        "CERT_VC_KEY_FILE": env.get("CERT_VC_KEY_FILE") or None,  # Ed25519 PEM (credentials)
+        # Public verification page: all lookups, and lookups of unknown serials (enumeration).
+        "RATELIMIT_VERIFY_IP": env.get("RATELIMIT_VERIFY_IP", "60 per minute"),
+        "RATELIMIT_VERIFY_UNKNOWN_IP": env.get("RATELIMIT_VERIFY_UNKNOWN_IP",
+                                               "10 per 10 minutes"),
     }
     if overrides:
         cfg.update(overrides)

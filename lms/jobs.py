@@ -111,6 +111,8 @@ def run_worker(app: Flask, burst: bool = False) -> None:
         if not url:
             raise RuntimeError("REDIS_URL is not set: jobs run in-process, no worker needed.")
         clean_stale_temp(Path(app.config["CONTENT_ROOT"]))
+        schedule_reminders()  # the daily mandated-training reminders
+        schedule_dashboard_refresh()  # the periodic dashboard summaries
         conn = _redis(url)
         from rq import Queue
 
@@ -213,8 +215,11 @@ def requeue_failed(job_id: str) -> bool:
     return False
 
 
-def import_people(path: str, actor_id: int) -> dict:
-    """Import civil servants from an uploaded CSV/XLSX: all rows or nothing, one audit entry."""
+def import_people(path: str, actor_id: int, skip_invalid: bool = False) -> dict:
+    """Import civil servants from an uploaded CSV/XLSX: all rows or nothing (with skip_invalid:
+    all valid rows or nothing, the bad lines left out), one audit entry. When the file was
+    refused only for bad rows, the upload is kept (named in the result's `upload`) so the
+    admin can confirm importing it again with skip_invalid; stale ones go with the rest."""
     from . import audit
     from .extensions import db
     from .people_import import import_file
@@ -235,14 +240,202 @@ def import_people(path: str, actor_id: int) -> dict:
     with app.app_context():
         upload = Path(path)
         try:
-            result = import_file(upload, progress=progress)
+            result = import_file(upload, progress=progress, skip_invalid=skip_invalid)
             counts = {k: result[k] for k in ("ok", "rows", "created", "updated", "unchanged",
-                                               "error_count")}
+                                               "error_count", "skip_invalid")}
+            counts["skipped"] = len(result["skipped_lines"])
             audit.record("people.import", "users", upload.name, after=counts,
                          actor_id=actor_id)
             db.session.commit()
         except Exception:
             db.session.rollback()  # kept for RQ's retry: the upload stays until success
             raise
-        upload.unlink(missing_ok=True)
+        if result.get("can_skip"):
+            result["upload"] = upload.name  # kept for "import the valid rows" (lms/people)
+        else:
+            upload.unlink(missing_ok=True)
         return result
+
+
+def deliver_mail(to: list[str], subject: str, text: str, html: str | None = None) -> str:
+    """Send one email (lms.mail.send_mail queues this); an SMTP error raises, so RQ retries."""
+    from .mail import deliver
+
+    app = _app()
+    with app.app_context():
+        return deliver(to, subject, text, html)
+
+
+def password_reset_mail(contact: str, base_url: str) -> dict:
+    """Email a password-reset link to the account behind what was typed, if there is one
+    with an email. Runs as a job for every request, so the web request does the same work
+    (and takes the same time) whether or not the account exists."""
+    from .auth.reset import send_reset_link
+
+    app = _app()
+    with app.app_context():
+        return {"sent": send_reset_link(contact, base_url)}
+
+
+# --- certificates (lms/certificates) --------------------------------------------------------
+
+
+def issue_certificates_for_registration(registration_id: int,
+                                        base_url: str | None = None) -> dict:
+    """A module of this registration was just completed or passed: issue every certificate
+    the learner has now earned (eligibility is checked again here)."""
+    from .certificates.issue import issue_for_registration
+    from .extensions import db
+
+    app = _app()
+    with app.app_context():
+        try:
+            return {"issued": issue_for_registration(registration_id, base_url)}
+        except Exception:
+            db.session.rollback()
+            raise
+
+
+def issue_certificates_for_programme(programme_id: int, actor_id: int | None,
+                                     base_url: str | None = None) -> dict:
+    """Bulk issue for a class, with progress in the job's meta; one audit entry at the end.
+    Each certificate is its own transaction, so a retry only issues what is still missing."""
+    from . import audit
+    from .certificates.issue import issue_for_programme
+    from .extensions import db
+
+    try:
+        from rq import get_current_job
+
+        rq_job = get_current_job()
+    except Exception:  # noqa: BLE001 - not running under RQ
+        rq_job = None
+
+    def progress(done: int, total: int) -> None:
+        if rq_job is not None:
+            rq_job.meta["progress"] = {"done": done, "total": total}
+            rq_job.save_meta()
+
+    app = _app()
+    with app.app_context():
+        try:
+            result = issue_for_programme(programme_id, base_url, progress=progress)
+            audit.record("certificate.bulk_issue", "programme", programme_id,
+                         after={k: result[k] for k in ("considered", "issued", "already",
+                                                        "not_eligible")},
+                         actor_id=actor_id)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            raise
+        return result
+
+
+# --- mandated-training reminders (lms/manage/reminders.py) -----------------------------------
+
+
+def send_reminders(day: str | None = None, days: int | None = None) -> dict:
+    """Email today's reminders and unit-manager digests (idempotent per person and day), then
+    make sure tomorrow's run is scheduled. A delivery error raises after what was sent was
+    recorded, so RQ's retry continues where this run stopped."""
+    from datetime import date
+
+    from .extensions import db
+    from .manage.reminders import send_reminders as run
+
+    app = _app()
+    with app.app_context():
+        try:
+            result = run(date.fromisoformat(day) if day else None, days)
+        except Exception:
+            db.session.rollback()
+            raise
+        finally:
+            schedule_reminders()
+        return result
+
+
+def next_reminder_run(now: Any = None) -> Any:
+    """The next REMINDER_HOUR:00 in Hai Phong (UTC+7, no daylight saving), at least a minute
+    away (so a run never schedules itself again)."""
+    from datetime import datetime, timedelta, timezone
+
+    vn = timezone(timedelta(hours=7))
+    now = (now or datetime.now(vn)).astimezone(vn)
+    hour = int(current_app.config.get("REMINDER_HOUR", 7))
+    run = now.replace(hour=hour, minute=0, second=0, microsecond=0)
+    while run <= now + timedelta(minutes=1):
+        run += timedelta(days=1)
+    return run
+
+
+def schedule_reminders() -> str | None:
+    """Schedule the next daily reminder run on RQ's scheduler (workers run with_scheduler);
+    the job id names the day, so however many workers start, one run per day is scheduled.
+    No Redis: nothing is scheduled (use `flask lms send-reminders` from cron)."""
+    q = queue("default")
+    if q is None or int(current_app.config.get("REMINDER_HOUR", 7)) < 0:
+        return None
+    run = next_reminder_run()
+    job_id = f"lms-reminders-{run.date().isoformat()}"
+    existing = fetch(job_id)
+    if existing is not None and str(getattr(existing.get_status(), "value", "")) in (
+            "scheduled", "queued", "started", "deferred"):
+        return job_id
+    q.enqueue_at(run, send_reminders, job_id=job_id, job_timeout=3 * 3600,
+                 retry=_retry(3), result_ttl=7 * 86400, failure_ttl=7 * 86400)
+    return job_id
+
+
+def _retry(retries: int):
+    from rq import Retry
+
+    return Retry(max=retries, interval=RETRY_INTERVALS[:retries])
+
+
+def export_roster(job_id: str) -> dict:
+    """Write a completion roster file (lms/reports): the partial file is removed on failure."""
+    from .reports.exports import run_export
+
+    app = _app()
+    with app.app_context():
+        return run_export(job_id)
+
+
+# --- dashboards (lms/reports/dashboard.py) ----------------------------------------------------
+
+
+def refresh_dashboards(reschedule: bool = False) -> dict:
+    """Rebuild the dashboard and SCORM-report summaries in one transaction; with `reschedule`
+    (the periodic run), schedule the next run."""
+    from .reports.dashboard import refresh
+
+    app = _app()
+    with app.app_context():
+        run = refresh()
+        out = {"seconds": run.seconds, "learner_rows": run.learner_rows}
+        if reschedule:
+            schedule_dashboard_refresh()
+        return out
+
+
+def schedule_dashboard_refresh() -> str | None:
+    """Schedule the next periodic refresh DASHBOARD_REFRESH_MINUTES (default 15) from now on
+    RQ's scheduler; the job id names the time slot, so several workers schedule it once.
+    No Redis (or minutes <= 0): nothing is scheduled (use `flask lms refresh-dashboards`)."""
+    from datetime import UTC, datetime, timedelta
+
+    q = queue("default")
+    minutes = int(current_app.config.get("DASHBOARD_REFRESH_MINUTES", 15))
+    if q is None or minutes <= 0:
+        return None
+    now = datetime.now(UTC)
+    slot = now.replace(second=0, microsecond=0) + timedelta(minutes=minutes - now.minute % minutes)
+    job_id = f"lms-dashboards-{slot:%Y%m%d%H%M}"
+    existing = fetch(job_id)
+    if existing is not None and str(getattr(existing.get_status(), "value", "")) in (
+            "scheduled", "queued", "started", "deferred"):
+        return job_id
+    q.enqueue_at(slot, refresh_dashboards, True, job_id=job_id, job_timeout=3600,
+                 retry=_retry(2), result_ttl=86400, failure_ttl=7 * 86400)
+    return job_id

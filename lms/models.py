@@ -13,10 +13,13 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
+    text,
     true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -439,7 +442,162 @@ class Certificate(db.Model):
     issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     credential: Mapped[dict | None] = mapped_column(JsonType)  # signed Verifiable Credential
     pdf_sha256: Mapped[str | None] = mapped_column(String(64))
+    # the signed PDF exactly as issued (loaded only when downloaded)
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_reason: Mapped[str | None] = mapped_column(Text)
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     programme: Mapped[Programme] = relationship()
+
+
+class ReminderSent(db.Model):
+    """One reminder email sent (kind "learner" or "digest") to one person on one day (Hai Phong
+    calendar): the reminder job skips what is already here, so a re-run the same day sends
+    nothing twice."""
+
+    __tablename__ = "reminders_sent"
+    __table_args__ = (UniqueConstraint("kind", "user_id", "day"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # learner | digest
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    day: Mapped[date] = mapped_column(Date, index=True)
+    # what the message listed: [{"target": "programme:3", "due_date": "2025-06-30"}, …]
+    items: Mapped[list] = mapped_column(JsonType, default=list)
+    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ExportJob(db.Model):
+    """A report export (e.g. a completion roster) run as a background job (lms/reports).
+
+    Only the requester or an admin may see it or fetch its file; the file is kept until
+    `expires_at` and then removed (with the row) by the cleanup.
+    """
+
+    __tablename__ = "export_jobs"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # uuid4 hex
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20), default="roster")
+    fmt: Mapped[str] = mapped_column(String(10))  # csv | xlsx
+    params: Mapped[dict] = mapped_column(JsonType, default=dict)  # the filters, as submitted
+    # the unit the requester was limited to when asking (unit managers); None: whole city
+    scope_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    # queued | running | finished | failed
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    rows_done: Mapped[int] = mapped_column(BigInteger, default=0)
+    rows_total: Mapped[int | None] = mapped_column(BigInteger)
+    filename: Mapped[str | None] = mapped_column(String(200))  # offered to the browser
+    path: Mapped[str | None] = mapped_column(String(500))  # where the finished file lives
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+
+
+# --- Dashboard summaries (lms/reports/dashboard.py rebuilds them in one transaction) ----------
+
+
+class DashLearnerProgress(db.Model):
+    """One row per learner and programme they are enrolled in or assigned to: the programme
+    rollup of `lms.progress` computed set-based, so dashboards never scan the tracking tables."""
+
+    __tablename__ = "dash_learner_progress"
+    __table_args__ = (
+        # "who still has to finish", a page at a time in display order, and its count
+        Index("ix_dash_lp_todo", "unit_id", "due_date", "name", "user_id",
+              postgresql_where=text("assigned AND completed_at IS NULL"),
+              sqlite_where=text("assigned AND completed_at IS NULL")),
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    programme_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")  # the learner's, for sorting
+    unit_id: Mapped[int | None] = mapped_column(Integer)  # the unit, else the residence unit
+    staff: Mapped[bool] = mapped_column(Boolean, default=False)  # has a unit (civil servant)
+    enrolled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    assigned: Mapped[bool] = mapped_column(Boolean, default=False)
+    due_date: Mapped[date | None] = mapped_column(Date)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    needed: Mapped[int] = mapped_column(Integer, default=0)
+    started: Mapped[bool] = mapped_column(Boolean, default=False)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class DashUnitProgramme(db.Model):
+    """Per unit (NULL: no unit) and programme: learners, completions, mandated and done."""
+
+    __tablename__ = "dash_unit_programme"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    programme_id: Mapped[int] = mapped_column(Integer, index=True)
+    learners: Mapped[int] = mapped_column(Integer, default=0)  # enrolled
+    started: Mapped[int] = mapped_column(Integer, default=0)
+    completed: Mapped[int] = mapped_column(Integer, default=0)
+    assigned: Mapped[int] = mapped_column(Integer, default=0)  # staff of the unit assigned
+    assigned_done: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DashMonthly(db.Model):
+    """Per programme, unit and month (Vietnam time, "YYYY-MM"): new learners and completions."""
+
+    __tablename__ = "dash_monthly"
+    __table_args__ = (Index("ix_dash_monthly_prog_unit", "programme_id", "unit_id", "month"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(Integer)
+    unit_id: Mapped[int | None] = mapped_column(Integer)
+    month: Mapped[str] = mapped_column(String(7))
+    enrolled: Mapped[int] = mapped_column(Integer, default=0)
+    completed: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DashCommune(db.Model):
+    """Citizens (no unit) per residence commune: registered, learning, completed a programme."""
+
+    __tablename__ = "dash_commune"
+    unit_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    citizens: Mapped[int] = mapped_column(Integer, default=0)
+    learners: Mapped[int] = mapped_column(Integer, default=0)
+    completed: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DashModuleStats(db.Model):
+    """Per module package and learner unit: the SCORM report's totals and score histogram."""
+
+    __tablename__ = "dash_module_stats"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    package_id: Mapped[int] = mapped_column(Integer, index=True)
+    unit_id: Mapped[int | None] = mapped_column(Integer)
+    registered: Mapped[int] = mapped_column(Integer, default=0)
+    started: Mapped[int] = mapped_column(Integer, default=0)
+    completed: Mapped[int] = mapped_column(Integer, default=0)
+    passed: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)  # sum over started learners
+    buckets: Mapped[list] = mapped_column(JsonType, default=list)  # 10 counts: 0–9%, …, 90–100%
+
+
+class DashQuestionStats(db.Model):
+    """Per module package, learner unit and question: each learner's last answer, counted."""
+
+    __tablename__ = "dash_question_stats"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    package_id: Mapped[int] = mapped_column(Integer, index=True)
+    unit_id: Mapped[int | None] = mapped_column(Integer)
+    interaction_id: Mapped[str] = mapped_column(String(4000))
+    description: Mapped[str | None] = mapped_column(Text)
+    answered: Mapped[int] = mapped_column(Integer, default=0)
+    correct: Mapped[int] = mapped_column(Integer, default=0)
+    wrong: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DashRefresh(db.Model):
+    """One rebuild of the dashboard summaries (the newest finished one is shown)."""
+
+    __tablename__ = "dash_refreshes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    learner_rows: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -1,8 +1,12 @@
 """Bulk import of civil servants from a CSV or XLSX file.
 
 The file is read twice, streaming row by row, so it is never half-applied: pass 1 validates
-every row (keeping only the contacts seen so far and the errors); pass 2 runs only when the
-whole file is valid and upserts users in batches inside one transaction.
+every row (keeping only the contacts seen so far, the errors and the numbers of the bad
+lines); pass 2 upserts users in batches inside one transaction. By default pass 2 runs only
+when the whole file is valid. With skip_invalid (the admin saw the report and chose "import
+the valid rows, skip the bad ones") pass 2 leaves out the lines pass 1 found bad and applies
+every other row, still in one transaction: a conflict with existing accounts, or any failure,
+applies nothing. A file-level problem (unreadable file, missing columns) is never skipped.
 """
 
 from __future__ import annotations
@@ -23,6 +27,9 @@ from .models import Unit, User
 BATCH_SIZE = 1000
 PROGRESS_EVERY = 500
 MAX_ERRORS = 1000
+# skip_invalid keeps the numbers of the bad lines in memory (a set of ints: ~1 MB for 20,000);
+# a file with more bad lines than this is refused rather than imported without them.
+MAX_SKIPPED = 50_000
 # Imported people have no password yet: they set one later through the password-reset flow.
 # This marker is not an Argon2 hash, so verify_password rejects every password against it
 # (InvalidHashError), and it costs nothing, unlike hashing 20,000 random passwords.
@@ -119,11 +126,21 @@ class _Report:
     def __init__(self) -> None:
         self.errors: list[dict] = []
         self.error_count = 0
+        self.fatal = False  # a file-level error: no row of the file can be trusted
+        self.bad_lines: set[int] = set()  # at most MAX_SKIPPED of them
+        self.too_many_bad_lines = False
 
-    def add(self, line: int, column: str, message: str) -> None:
+    def add(self, line: int, column: str, message: str, fatal: bool = False) -> None:
         self.error_count += 1
         if len(self.errors) < MAX_ERRORS:
             self.errors.append({"line": line, "column": column, "message": message})
+        if fatal:
+            self.fatal = True
+        elif line not in self.bad_lines:
+            if len(self.bad_lines) < MAX_SKIPPED:
+                self.bad_lines.add(line)
+            else:
+                self.too_many_bad_lines = True
 
 
 def _columns(header: list, report: _Report) -> dict[str, int] | None:
@@ -134,9 +151,10 @@ def _columns(header: list, report: _Report) -> dict[str, int] | None:
             columns[field] = index
     for field in ("name", "unit_code"):
         if field not in columns:
-            report.add(1, LABELS[field], f"Thiếu cột «{LABELS[field]}» trong dòng tiêu đề.")
+            report.add(1, LABELS[field], f"Thiếu cột «{LABELS[field]}» trong dòng tiêu đề.",
+                       fatal=True)
     if "email" not in columns and "phone" not in columns:
-        report.add(1, "email", "Cần có cột «email» hoặc cột «so_dien_thoai».")
+        report.add(1, "email", "Cần có cột «email» hoặc cột «so_dien_thoai».", fatal=True)
     return None if report.error_count else columns
 
 
@@ -153,8 +171,9 @@ def _units() -> tuple[dict[str, int], set[str]]:
 
 
 def _rows(path: Path, report: _Report, units: tuple[dict[str, int], set[str]],
-          seen: dict[str, int] | None) -> Iterator[Row]:
-    """The valid rows; invalid ones go to the report. With seen, duplicates are reported."""
+          seen: dict[str, int] | None, skip: set[int] | None = None) -> Iterator[Row]:
+    """The valid rows; invalid ones go to the report. With seen, duplicates are reported;
+    lines in skip (found bad by pass 1) are left out unread."""
     active, retired = units
     columns = None
     for line, cells in iter_rows(path):
@@ -162,6 +181,8 @@ def _rows(path: Path, report: _Report, units: tuple[dict[str, int], set[str]],
             columns = _columns(cells, report)
             if columns is None:
                 return
+            continue
+        if skip and line in skip:
             continue
         values = {f: _cell(cells[i]) if i < len(cells) else "" for f, i in columns.items()}
         if not any(values.values()):
@@ -213,17 +234,35 @@ def _rows(path: Path, report: _Report, units: tuple[dict[str, int], set[str]],
 # --- the import ----------------------------------------------------------------------------
 
 
-def import_file(path: Path | str, progress: Callable[[int], None] | None = None) -> dict:
-    """Validate, then (only if the whole file is valid) upsert. Adds to the session without
-    committing, so the caller commits (with its audit entry); on errors nothing is applied."""
+def import_file(path: Path | str, progress: Callable[[int], None] | None = None,
+                skip_invalid: bool = False) -> dict:
+    """Validate, then upsert: only if the whole file is valid, or, with skip_invalid, every
+    row except the bad lines (reported with their reasons and listed in `skipped_lines`).
+    Adds to the session without committing, so the caller commits (with its audit entry);
+    when the result is not ok nothing is applied.
+
+    The result: ok (applied), created/updated/unchanged, rows (valid rows), errors (the first
+    MAX_ERRORS) and error_count, invalid_lines (how many lines are bad), skipped_lines (the
+    bad lines left out, with skip_invalid) and can_skip (not ok only because of bad rows, so
+    running again with skip_invalid would import the `rows` valid ones)."""
     path = Path(path)
     report = _Report()
+    conflicts = _Report()  # pass 2: rows that clash with existing accounts
     units = _units()
     counts = {"created": 0, "updated": 0, "unchanged": 0}
+    skipped: list[int] = []
 
     def result(rows: int) -> dict:
-        return {"ok": report.error_count == 0, **counts, "errors": report.errors,
-                "error_count": report.error_count, "rows": rows}
+        can_skip = (not skip_invalid and not report.fatal and not report.too_many_bad_lines
+                    and bool(report.bad_lines) and rows > 0 and not conflicts.error_count)
+        ok = not report.fatal and not conflicts.error_count and (
+            not report.error_count or (skip_invalid and not report.too_many_bad_lines))
+        errors = sorted((conflicts.errors + report.errors)[:MAX_ERRORS],
+                        key=lambda e: e["line"])
+        return {"ok": ok, **counts, "errors": errors,
+                "error_count": report.error_count + conflicts.error_count, "rows": rows,
+                "invalid_lines": len(report.bad_lines), "skip_invalid": skip_invalid,
+                "skipped_lines": skipped, "can_skip": can_skip}
 
     # Pass 1: validate every row.
     rows = 0
@@ -233,30 +272,36 @@ def import_file(path: Path | str, progress: Callable[[int], None] | None = None)
             if progress and rows % PROGRESS_EVERY == 0:
                 progress(rows)
     except ImportFileError as exc:
-        report.add(1, "", str(exc))
+        report.add(1, "", str(exc), fatal=True)
     except csv.Error as exc:
-        report.add(1, "", f"Tệp CSV sai định dạng: {exc}")
-    if report.error_count:
+        report.add(1, "", f"Tệp CSV sai định dạng: {exc}", fatal=True)
+    if skip_invalid and report.too_many_bad_lines:
+        limit = f"{MAX_SKIPPED:,}".replace(",", ".")  # Vietnamese thousands separator
+        report.add(1, "", f"Tệp có hơn {limit} dòng lỗi, quá nhiều để bỏ qua: hãy sửa tệp "
+                   "rồi tải lên lại.", fatal=True)
+    if report.fatal or (report.error_count and not skip_invalid):
         return result(rows)
 
     # Pass 2: upsert in batches, all in the caller's one transaction.
     matched: dict[int, int] = {}  # user id -> line: one account is never matched twice
     done = 0
     batch: list[Row] = []
-    for row in _rows(path, report, units, seen=None):
+    for row in _rows(path, conflicts, units, seen=None, skip=report.bad_lines):
         batch.append(row)
         if len(batch) == BATCH_SIZE:
-            _apply(batch, units[0], matched, counts, report)
+            _apply(batch, units[0], matched, counts, conflicts)
             done, batch = done + len(batch), []
             if progress and done % PROGRESS_EVERY == 0:
                 progress(done)
     if batch:
-        _apply(batch, units[0], matched, counts, report)
+        _apply(batch, units[0], matched, counts, conflicts)
         done += len(batch)
-    if report.error_count:  # conflicts with existing accounts: apply nothing
+    if conflicts.error_count:  # conflicts with existing accounts: apply nothing
         db.session.rollback()
         counts.update(created=0, updated=0, unchanged=0)
-    elif progress:
+        return result(rows)
+    skipped.extend(sorted(report.bad_lines))
+    if progress:
         progress(done)
     return result(rows)
 
@@ -308,3 +353,19 @@ def _apply(batch: list[Row], unit_ids: dict[str, int], matched: dict[int, int], 
     if updates:
         db.session.execute(update(User), updates)
         counts["updated"] += len(updates)
+
+
+def line_ranges(lines: list[int]) -> str:
+    """[2, 3, 4, 9] -> '2–4, 9': the skipped lines, short enough to show."""
+    parts: list[str] = []
+    start = prev = None
+    for line in sorted(lines):
+        if prev is not None and line == prev + 1:
+            prev = line
+            continue
+        if start is not None:
+            parts.append(str(start) if start == prev else f"{start}–{prev}")
+        start = prev = line
+    if start is not None:
+        parts.append(str(start) if start == prev else f"{start}–{prev}")
+    return ", ".join(parts)

@@ -194,13 +194,16 @@ def sco_launch_state(attempt: Attempt, item_id: str, user: User) -> dict[str, st
         state.exited = False
     state.launched = True
     attempt.current_item = item_id  # where the next launch reopens
+    done_now = False
     if sco.scorm_type == "asset":
         # Assets never talk to the API: delivering one is all there is to complete it.
         state.completion_status = "completed"
         state.exited = True
-        _store_rollup(registration_row(reg.id), attempt.id, _attempt_progress(attempt.id, info),
-                      now())
+        done_now = _store_rollup(registration_row(reg.id), attempt.id,
+                                 _attempt_progress(attempt.id, info), now())
     db.session.commit()
+    if done_now:
+        _module_done(reg.id)
 
     cmi = {k: v for k, v in (state.cmi or {}).items()}
     cmi.update(_server_values(info, sco, state, user))
@@ -410,9 +413,18 @@ def apply_commit(attempt_id: int, user_id: int, payload: object) -> CommitResult
         progress = [status.ScoProgress(outcome, stored[1], True, terminate)]
     else:
         progress = _attempt_progress(attempt_id, info)
-    _store_rollup(row, attempt_id, progress, stamp)
+    done_now = _store_rollup(row, attempt_id, progress, stamp)
     db.session.commit()
+    if done_now:
+        _module_done(row.id)
     return CommitResult(True, seq, outcome.completion_status, outcome.success_status)
+
+
+def _module_done(registration_id: int) -> None:
+    """A module just became completed or passed: certificates may be due (a queued job)."""
+    from .certificates.hooks import module_done
+
+    module_done(registration_id)
 
 
 def _store_details(version: str, sco_state_id: int, clean: dict[str, str]) -> None:
@@ -522,10 +534,11 @@ def _attempt_progress(attempt_id: int, info: VersionInfo) -> list[status.ScoProg
 
 
 def _store_rollup(reg, attempt_id: int, progress: list[status.ScoProgress],
-                  stamp: datetime) -> None:
+                  stamp: datetime) -> bool:
     """Write the package-level rollup; `reg` is a row with the registration's current values.
 
     The best result wins: a later, weaker attempt never takes a completion or a pass away.
+    Returns True when this write made the module completed or passed (a transition).
     """
     cfg = reg.completion_fallback or {}
     fallback = status.CompletionFallback(mode=cfg.get("mode", "none"), minutes=cfg.get("minutes"))
@@ -546,6 +559,9 @@ def _store_rollup(reg, attempt_id: int, progress: list[status.ScoProgress],
     values["total_seconds"] = result.total_seconds + prior
     db.session.connection().execute(_registration_update(tuple(sorted(values))),
                                     {**values, "reg_id": reg.id})
+    return (values.get("completion_status") == "completed"
+            and reg.completion_status != "completed") or (
+        values.get("success_status") == "passed" and reg.success_status != "passed")
 
 
 @lru_cache(maxsize=32)

@@ -7,6 +7,10 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium fonts-dejavu-core)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 # No Docker engine here: Debian's docker-compose validates docker/docker-compose.yml instead.
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+# Certificate tests render PDFs to PNG and text (pdftoppm, pdftotext, pdffonts); certificates
+# are drawn with the DejaVu fonts.
+command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf ] || missing+=(fonts-dejavu-core)
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "Installing test tools: ${missing[*]}…"
 SUDO=""

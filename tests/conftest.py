@@ -11,6 +11,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -245,6 +246,13 @@ def worker_env(app) -> dict[str, str]:
         "SECRET_KEY": app.config["SECRET_KEY"],
         "PYTHONPATH": str(ROOT),
     })
+    # Outgoing mail: the worker sends where the test's app would (SMTP sink or .eml folder).
+    for key in ("MAIL_SERVER", "MAIL_PORT", "MAIL_LOG_DIR", "MAIL_USERNAME", "MAIL_PASSWORD",
+                "PUBLIC_URL"):
+        value = app.config.get(key)
+        env[key] = "" if value is None else str(value)
+    for key in ("MAIL_USE_TLS", "MAIL_USE_SSL"):
+        env[key] = "1" if app.config.get(key) else ""
     return env
 
 
@@ -259,6 +267,27 @@ def start_worker(app):
     )
 
 
+def stop_worker(proc, grace: float = 20.0) -> None:
+    """Warm shutdown (SIGTERM: RQ finishes the job in hand), then SIGKILL the group (the worker
+    and any work-horse it forked). A job killed mid-statement would keep its database locks
+    until the server notices, and the next test's TRUNCATE could deadlock on them."""
+    import signal
+    import subprocess
+
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        pass
+    except ProcessLookupError:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait(timeout=10)
+
+
 @pytest.fixture
 def worker(app):
     """A real RQ worker process when Redis is configured; None in the embedded default."""
@@ -267,10 +296,7 @@ def worker(app):
         return
     proc = start_worker(app)
     yield proc
-    import signal
-
-    os.killpg(proc.pid, signal.SIGKILL)  # the worker and any work-horse child it forked
-    proc.wait(timeout=10)
+    stop_worker(proc)
 
 
 @pytest.fixture
@@ -278,3 +304,123 @@ def live_server_fresh(live_server):
     live_server.fail_commits = False
     yield live_server
     live_server.fail_commits = False
+
+
+# --- outgoing mail --------------------------------------------------------------------------
+
+
+class SmtpSink:
+    """aiosmtpd handler keeping every message it receives (a real SMTP conversation)."""
+
+    def __init__(self):
+        self.port = _free_port()
+        self.envelopes: list = []
+        self.logins: list[str] = []
+        self._lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook
+        with self._lock:
+            self.envelopes.append(envelope)
+        return "250 OK"
+
+    def authenticate(self, server, session, envelope, mechanism, auth_data):
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+
+        ok = isinstance(auth_data, LoginPassword) and auth_data.password == b"mat-khau-smtp"
+        if ok:
+            self.logins.append(auth_data.login.decode())
+        return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535
+
+    @property
+    def messages(self):
+        """Received messages, parsed (headers decoded: msg["Subject"] is the Vietnamese text)."""
+        from email import message_from_bytes
+        from email.policy import default
+
+        with self._lock:
+            raws = [e.original_content or e.content for e in self.envelopes]
+        return [message_from_bytes(raw, policy=default) for raw in raws]
+
+    def wait(self, count: int = 1, timeout: float = 20.0) -> list:
+        """The messages once at least `count` arrived (a worker may deliver them later)."""
+        deadline = time.time() + timeout
+        while len(self.envelopes) < count and time.time() < deadline:
+            time.sleep(0.05)
+        assert len(self.envelopes) >= count, f"{len(self.envelopes)} of {count} messages arrived"
+        return self.messages
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpSink]:
+    """A real SMTP server on a free localhost port (aiosmtpd), collecting messages."""
+    from aiosmtpd.controller import Controller
+
+    sink = SmtpSink()
+    controller = Controller(sink, hostname="127.0.0.1", port=sink.port,
+                            authenticator=sink.authenticate, auth_require_tls=False)
+    controller.start()
+    try:
+        yield sink
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def outbox(app, smtp_server, monkeypatch) -> Iterator[SmtpSink]:
+    """The app's mail goes to `smtp_server`; with Redis configured a real worker sends it."""
+    for key, value in {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": smtp_server.port,
+                       "MAIL_USE_TLS": False, "MAIL_USE_SSL": False, "MAIL_USERNAME": None,
+                       "MAIL_PASSWORD": None}.items():
+        monkeypatch.setitem(app.config, key, value)
+    with _mail_worker(app):
+        yield smtp_server
+
+
+@pytest.fixture
+def mail_log(app, tmp_path, monkeypatch) -> Iterator[Path]:
+    """No MAIL_SERVER (the development default): messages land as .eml files in this folder."""
+    folder = tmp_path / "mail"
+    monkeypatch.setitem(app.config, "MAIL_SERVER", None)
+    monkeypatch.setitem(app.config, "MAIL_LOG_DIR", str(folder))
+    with _mail_worker(app):
+        yield folder
+
+
+@contextmanager
+def _mail_worker(app) -> Iterator[None]:
+    """A worker for the mail jobs when Redis is configured (started after the mail settings,
+    which it reads from its environment)."""
+    proc = start_worker(app) if app.config.get("REDIS_URL") else None
+    try:
+        yield
+    finally:
+        if proc is not None:
+            stop_worker(proc)
+
+
+# --- catalog modules built by lms.coursebuild -----------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def built_module_zip(tmp_path_factory):
+    """`built_module_zip(code)` → the module's SCORM zip, built once per session.
+
+    Builds go through the builder's cache ($LMS_BUILD_CACHE, default ~/.cache/haiphong-lms/build),
+    so a second test run with unchanged sources and builder copies the cached zips.
+    """
+    from lms.coursebuild.build import MODULES_DIR, build_module
+    from lms.coursebuild.tools import missing_tools
+
+    out = tmp_path_factory.mktemp("modules")
+    built: dict[str, Path] = {}
+
+    def build(code: str) -> Path:
+        if code not in built:
+            missing = missing_tools()
+            if missing:
+                pytest.fail(f"module build tools missing ({missing}): "
+                            "run bash scripts/ensure-build-tools.sh (make test does)")
+            built[code] = build_module(MODULES_DIR / f"{code}.yaml", out)
+        return built[code]
+
+    return build

@@ -63,6 +63,33 @@ def test_seed_twice_changes_nothing(app):
         assert [_count(m) for m in (Programme, Topic, Module, FrameworkCompetency)] == counts
 
 
+def test_reseeding_keeps_admin_edits_and_adds_what_is_missing(app, tmp_path: Path):
+    courses = tmp_path / "courses"
+    shutil.copytree(COURSES_DIR, courses)
+    with app.app_context():
+        seed_structure(courses)
+        module = db.session.scalar(db.select(Module).filter_by(code="nd-1-1"))
+        module.title = "Tên do quản trị viên sửa"
+        db.session.commit()
+        catalog = yaml.safe_load((courses / "catalog.yaml").read_text(encoding="utf-8"))
+        catalog["programmes"][0]["topics"][0]["modules"].append("l4-01-copy")
+        shutil.copy(courses / "modules" / "l4-01.yaml", courses / "modules" / "l4-01-copy.yaml")
+        src = courses / "modules" / "l4-01-copy.yaml"
+        src.write_text(src.read_text(encoding="utf-8").replace("code: l4-01", "code: l4-01-copy"),
+                       encoding="utf-8")
+        (courses / "catalog.yaml").write_text(yaml.safe_dump(catalog, allow_unicode=True),
+                                              encoding="utf-8")
+
+        report, modules = seed_structure(courses)
+        assert report.modules == 1 and "l4-01-copy" in modules
+        added = db.session.scalar(db.select(Module).filter_by(code="l4-01-copy"))
+        assert added.topic.code == "nd-1" and added.competencies
+        assert db.session.get(Module, module.id).title == "Tên do quản trị viên sửa"
+
+        seed_structure(courses, update=True)
+        assert db.session.get(Module, module.id).title != "Tên do quản trị viên sửa"
+
+
 def test_broken_catalog_writes_nothing(app, tmp_path: Path):
     courses = tmp_path / "courses"
     shutil.copytree(COURSES_DIR, courses)

@@ -1,4 +1,5 @@
-"""Login, logout, self-registration and bearer-token authentication."""
+"""Login, logout, self-registration, bearer-token authentication and (in reset.py) password
+reset by an emailed link."""
 
 from __future__ import annotations
 
@@ -44,6 +45,16 @@ class LoginForm(FlaskForm):
     )
 
 
+def password_rules() -> list:
+    """What a new password must satisfy: sign-up and password reset alike."""
+    return [DataRequired("Vui lòng đặt mật khẩu."),
+            Length(min=8, max=200, message="Mật khẩu cần ít nhất 8 ký tự.")]
+
+
+def password_repeat_rules() -> list:
+    return [EqualTo("password", message="Hai mật khẩu không khớp.")]
+
+
 def _contact_valid(form, field) -> None:
     email, phone = split_contact(field.data or "")
     if email is None and phone is None:
@@ -65,11 +76,8 @@ class RegisterForm(FlaskForm):
         NumberRange(min=1900, max=date.today().year, message="Năm sinh không hợp lệ.")])
     residence = SelectField("Xã, phường, đặc khu nơi ở", coerce=int,
                             validate_choice=True)
-    password = PasswordField("Mật khẩu (ít nhất 8 ký tự)", validators=[
-        DataRequired("Vui lòng đặt mật khẩu."), Length(min=8, max=200,
-                                                       message="Mật khẩu cần ít nhất 8 ký tự.")])
-    password2 = PasswordField("Nhập lại mật khẩu", validators=[
-        EqualTo("password", message="Hai mật khẩu không khớp.")])
+    password = PasswordField("Mật khẩu (ít nhất 8 ký tự)", validators=password_rules())
+    password2 = PasswordField("Nhập lại mật khẩu", validators=password_repeat_rules())
 
 
 def _safe_next(target: str | None) -> str:
@@ -139,3 +147,6 @@ def register():
 def logout():
     logout_user()
     return redirect(url_for("auth.login"))
+
+
+from . import reset  # noqa: E402,F401  (registers /forgot and /reset/<token> on bp)

@@ -41,8 +41,12 @@ def admin_required() -> None:
 @login_required
 def index():
     packages = db.session.scalars(select(Package).order_by(Package.title)).all()
+    from ..learn.access import allowed_package_ids  # only what this learner may start
+
+    allowed = allowed_package_ids(current_user, [p.id for p in packages])
     regs = {r.package_id: r for r in db.session.scalars(
         select(Registration).where(Registration.user_id == current_user.id))}
+    packages = [p for p in packages if p.id in allowed or p.id in regs]
     return render_template("index.html", packages=packages, regs=regs)
 
 
@@ -50,6 +54,12 @@ def index():
 @login_required
 def start(package_id: int):
     package = db.session.get(Package, package_id) or abort(404)
+    from ..learn.access import package_allowed  # catalog rules (closed classes, guests)
+
+    registered = db.session.scalar(select(Registration.id).where(
+        Registration.user_id == current_user.id, Registration.package_id == package.id))
+    if registered is None and not package_allowed(current_user, package.id):
+        abort(403)
     reg = tracking.register(current_user, package)
     return redirect(url_for("player.play", reg_id=reg.id))
 
