@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import time
 from datetime import date
@@ -28,29 +27,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-PG = os.environ.get("BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
-PY = sys.executable
-
-
-def sh(args: list[str], env: dict[str, str]) -> None:
-    subprocess.run(args, env=env, cwd=ROOT, check=True)
+from bench.support import PG, flask, fresh_database  # noqa: E402
 
 
 def prepare(db_name: str, learners: int, reuse: bool, env: dict[str, str]) -> None:
-    exists = subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-tAc",
-                             f"SELECT 1 FROM pg_database WHERE datname = '{db_name}'"],
-                            capture_output=True, text=True).stdout.strip() == "1"
-    flask = [PY, "-m", "flask", "--app", "wsgi"]
-    if exists and reuse:
-        print(f"reusing database {db_name}")
-        sh([*flask, "db", "upgrade"], env)
+    if fresh_database(db_name, env, reuse, quiet=False):
         return
-    if exists:
-        sh(["dropdb", "-h", "127.0.0.1", "-U", "postgres", db_name], env)
-    sh(["createdb", "-h", "127.0.0.1", "-U", "postgres", db_name], env)
-    sh([*flask, "db", "upgrade"], env)
     began = time.monotonic()
-    sh([*flask, "lms", "gen-demo", "--learners", str(learners)], env)
+    flask(["lms", "gen-demo", "--learners", str(learners)], env)
     print(f"gen-demo --learners {learners}: {time.monotonic() - began:.0f} s")
 
 

@@ -26,39 +26,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-PG = os.environ.get("BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
+from bench import support  # noqa: E402
+
 REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/14")  # its own Redis database
-PY = sys.executable
-RSS_WRAPPER = (
-    "import resource, subprocess, sys\n"
-    "rc = subprocess.call(sys.argv[1:])\n"
-    "print('PEAK_RSS_KB', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, flush=True)\n"
-    "sys.exit(rc)\n"
-)
-
-
-def sh(args: list[str], env: dict[str, str], **kw) -> subprocess.CompletedProcess:
-    return subprocess.run(args, env=env, cwd=ROOT, check=True, text=True, **kw)
-
-
-def flask(args: list[str], env: dict[str, str], **kw) -> subprocess.CompletedProcess:
-    return sh([PY, "-m", "flask", "--app", "wsgi", *args], env, **kw)
 
 
 def prepare(db_name: str, learners: int, reuse: bool, env: dict[str, str]) -> None:
-    exists = subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-tAc",
-                             f"SELECT 1 FROM pg_database WHERE datname = '{db_name}'"],
-                            capture_output=True, text=True).stdout.strip() == "1"
-    if exists and reuse:
-        print(f"reusing database {db_name}")
-        flask(["db", "upgrade"], env, capture_output=True)
+    if support.fresh_database(db_name, env, reuse):
         return
-    if exists:
-        sh(["dropdb", "-h", "127.0.0.1", "-U", "postgres", db_name], env)
-    sh(["createdb", "-h", "127.0.0.1", "-U", "postgres", db_name], env)
-    flask(["db", "upgrade"], env, capture_output=True)
     began = time.monotonic()
-    out = flask(["lms", "gen-demo", "--learners", str(learners)], env,
+    out = support.flask(["lms", "gen-demo", "--learners", str(learners)], env,
                 capture_output=True).stdout
     print(out.strip().splitlines()[-1])
     print(f"gen-demo --learners {learners}: {time.monotonic() - began:.1f} s")
@@ -67,20 +44,12 @@ def prepare(db_name: str, learners: int, reuse: bool, env: dict[str, str]) -> No
 def enqueue_export(fmt: str) -> tuple[str, list[str], str]:
     """Create the export job and put it on the queue; return (job id, SQL, RQ job id)."""
     from lms import create_app, jobs
-    from lms.extensions import db
-    from lms.models import User
     from lms.reports.exports import create_job
     from lms.reports.roster import RosterFilters, build_roster
 
     app = create_app()
     with app.app_context():
-        admin = db.session.scalar(db.select(User).where(User.email == "bench@example.vn"))
-        if admin is None:
-            admin = User(email="bench@example.vn", name="Bench", password_hash="!bench",
-                         role="admin")
-            db.session.add(admin)
-            db.session.commit()
-        job = create_job(admin.id, fmt, RosterFilters(), None)
+        job = create_job(support.bench_admin_id(), fmt, RosterFilters(), None)
         sql = build_roster(RosterFilters()).sql("text")
         rq_job = jobs.enqueue(jobs.export_roster, job.id, queue_name="exports",
                               timeout=6 * 3600, retries=0)
@@ -89,10 +58,7 @@ def enqueue_export(fmt: str) -> tuple[str, list[str], str]:
 
 def run_worker(env: dict[str, str]) -> int:
     """A burst RQ worker in its own process; returns its peak RSS in kB (work-horse included)."""
-    out = sh([PY, "-c", RSS_WRAPPER, PY, "-m", "flask", "--app", "wsgi", "lms", "worker",
-              "--burst"], env, capture_output=True).stdout
-    return int(next(line.split()[1] for line in out.splitlines()
-                    if line.startswith("PEAK_RSS_KB")))
+    return support.run_burst_worker(env).rss_kb
 
 
 def job_result(job_id: str, rq_id: str) -> tuple[float, int, str, str]:
@@ -153,7 +119,7 @@ def main() -> None:
     ap.add_argument("--xlsx", action="store_true", help="also time an XLSX export")
     args = ap.parse_args()
 
-    os.environ.update({"DATABASE_URL": f"{PG}/{args.db}", "REDIS_URL": REDIS,
+    os.environ.update({"DATABASE_URL": f"{support.PG}/{args.db}", "REDIS_URL": REDIS,
                        "LMS_INSTANCE_PATH": str(Path("/tmp") / f"{args.db}-instance")})
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     prepare(args.db, args.learners, args.reuse, env)

@@ -26,52 +26,15 @@ import argparse
 import csv
 import os
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-PG = os.environ.get("BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
+from bench import support  # noqa: E402
+
 REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/13")  # its own Redis database
-PY = sys.executable
-# Runs the worker; prints the peak RSS of all its processes (RUSAGE_CHILDREN: the largest of
-# the worker and its work-horse), and, polling /proc every 20 ms, the peak RSS (VmHWM) of the
-# work-horse processes alone (the forked children that run the jobs), which the first figure
-# can hide when the worker's own start-up peak is the larger.
-RSS_WRAPPER = """
-import os, resource, subprocess, sys, time
-
-def hwm(pid):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            return next(int(l.split()[1]) for l in f if l.startswith("VmHWM:"))
-    except (OSError, StopIteration, ValueError):
-        return 0
-
-def children(pid):
-    found = []
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                with open(f"/proc/{name}/stat") as f:
-                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
-                        found.append(int(name))
-            except (OSError, IndexError, ValueError):
-                continue
-    return found
-
-proc = subprocess.Popen(sys.argv[1:])
-horse = 0
-while proc.poll() is None:
-    for child in children(proc.pid):
-        horse = max(horse, hwm(child))
-    time.sleep(0.02)
-print("PEAK_RSS_KB", resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, flush=True)
-print("HORSE_HWM_KB", horse, flush=True)
-sys.exit(proc.returncode)
-"""
 HEADER = ["ho_ten", "email", "so_dien_thoai", "ma_don_vi", "chuc_vu"]
 TITLES = ["Chuyên viên", "Phó Chủ tịch UBND", "Chủ tịch UBND", "Công chức Văn phòng - Thống kê",
           "Công chức Tư pháp - Hộ tịch", "Kế toán", "Phó Giám đốc Sở", "Trưởng phòng"]
@@ -80,23 +43,9 @@ GIVEN = ["Văn An", "Thị Bình", "Minh Châu", "Quốc Dũng", "Thu Hà", "Đ�
          "Thanh Sơn", "Hải Yến", "Văn Tùng"]
 
 
-def sh(args: list[str], env: dict[str, str], **kw) -> subprocess.CompletedProcess:
-    return subprocess.run(args, env=env, cwd=ROOT, check=True, text=True, **kw)
-
-
-def flask(args: list[str], env: dict[str, str], **kw) -> subprocess.CompletedProcess:
-    return sh([PY, "-m", "flask", "--app", "wsgi", *args], env, **kw)
-
-
 def prepare(db_name: str, env: dict[str, str]) -> None:
-    exists = subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-tAc",
-                             f"SELECT 1 FROM pg_database WHERE datname = '{db_name}'"],
-                            capture_output=True, text=True).stdout.strip() == "1"
-    if exists:
-        sh(["dropdb", "-h", "127.0.0.1", "-U", "postgres", db_name], env)
-    sh(["createdb", "-h", "127.0.0.1", "-U", "postgres", db_name], env)
-    flask(["db", "upgrade"], env, capture_output=True)
-    flask(["lms", "seed-units"], env, capture_output=True)
+    support.fresh_database(db_name, env)
+    support.flask(["lms", "seed-units"], env, capture_output=True)
 
 
 def unit_codes() -> tuple[list[str], str]:
@@ -168,21 +117,13 @@ def enqueue(path: Path, content_root: Path, skip_invalid: bool = False) -> str:
     """Put an import of a copy of `path` on the queue (the job deletes its upload, or keeps it
     for the admin's confirmation when it refused the file for bad rows)."""
     from lms import create_app, jobs
-    from lms.extensions import db
-    from lms.models import User
 
     upload = content_root / "_uploads" / f"bench-{time.monotonic_ns()}{path.suffix}"
     upload.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(path, upload)
     app = create_app()
     with app.app_context():
-        admin = db.session.scalar(db.select(User).where(User.email == "bench@example.vn"))
-        if admin is None:
-            admin = User(email="bench@example.vn", name="Bench", password_hash="!bench",
-                         role="admin")
-            db.session.add(admin)
-            db.session.commit()
-        job = jobs.enqueue(jobs.import_people, str(upload), admin.id, skip_invalid,
+        job = jobs.enqueue(jobs.import_people, str(upload), support.bench_admin_id(), skip_invalid,
                            queue_name="imports", timeout=1800, retries=0)
         return job.id
 
@@ -193,12 +134,9 @@ HORSE_KB: list[int] = []  # the work-horse's peak RSS of each run_worker, in ord
 def run_worker(env: dict[str, str]) -> int:
     """A burst RQ worker in its own process; its peak RSS in kB (work-horse included). The
     work-horse's own peak goes to HORSE_KB."""
-    out = sh([PY, "-c", RSS_WRAPPER, PY, "-m", "flask", "--app", "wsgi", "lms", "worker",
-              "--burst"], env, capture_output=True).stdout
-    figures = dict(line.split()[:2] for line in out.splitlines()
-                   if line.startswith(("PEAK_RSS_KB", "HORSE_HWM_KB")))
-    HORSE_KB.append(int(figures["HORSE_HWM_KB"]))
-    return int(figures["PEAK_RSS_KB"])
+    peak = support.run_burst_worker(env)
+    HORSE_KB.append(peak.horse_kb)
+    return peak.rss_kb
 
 
 def job_outcome(rq_id: str) -> tuple[dict, float]:
@@ -239,7 +177,7 @@ def main() -> None:
 
     instance = Path("/tmp") / f"{args.db}-instance"
     content_root = instance / "content"
-    os.environ.update({"DATABASE_URL": f"{PG}/{args.db}", "REDIS_URL": REDIS,
+    os.environ.update({"DATABASE_URL": f"{support.PG}/{args.db}", "REDIS_URL": REDIS,
                        "LMS_INSTANCE_PATH": str(instance), "CONTENT_ROOT": str(content_root),
                        "REMINDER_HOUR": "-1"})  # the bench worker schedules no reminders
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

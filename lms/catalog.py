@@ -148,8 +148,8 @@ def _read_catalog(courses_dir: Path) -> tuple[dict, dict[str, ModuleSource]]:
     path = courses_dir / "catalog.yaml"
     with open(path, encoding="utf-8") as fh:
         catalog = load_yaml(fh)
+    problems = _check_catalog(catalog)  # raises at once if its structure is wrong
     sources: dict[str, ModuleSource] = {}
-    problems: list[str] = []
     seen_topics: set[str] = set()
     for prog in catalog["programmes"]:
         for topic in prog["topics"]:
@@ -171,6 +171,45 @@ def _read_catalog(courses_dir: Path) -> tuple[dict, dict[str, ModuleSource]]:
     if problems:
         raise CatalogError("\n".join(problems))
     return catalog, sources
+
+
+def _check_catalog(catalog: object) -> list[str]:
+    """What is wrong with catalog.yaml's programmes and topics by the rules the admin forms use
+    (lms/admin_catalog/rules.py); module sources are checked by their own parser. A file of
+    the wrong shape raises CatalogError at once."""
+    from .admin_catalog import rules  # here: admin_catalog imports this module
+
+    if not isinstance(catalog, dict) or not isinstance(catalog.get("programmes"), list):
+        raise CatalogError("catalog.yaml: cần 'framework' và danh sách 'programmes'")
+    try:
+        framework = load_framework(str(catalog.get("framework")))
+    except OSError as exc:
+        raise CatalogError(
+            f"catalog.yaml: không có khung năng lực '{catalog.get('framework')}'") from exc
+    groups = [g["id"] for g in framework.get("target_groups", [])]
+    shape: list[str] = []
+    problems: list[str] = []
+    seen: set[object] = set()
+    for i, prog in enumerate(catalog["programmes"]):
+        topics = prog.get("topics") if isinstance(prog, dict) else None
+        if not isinstance(topics, list) or not all(
+                isinstance(t, dict) and isinstance(t.get("modules"), list) for t in topics):
+            shape.append(f"catalog.yaml: programmes[{i}] cần danh sách topics, mỗi chuyên đề "
+                         "có code, title và danh sách modules")
+            continue
+        where = f"catalog.yaml: chương trình {prog.get('code', f'programmes[{i}]')}"
+        if prog.get("code") in seen:
+            problems.append(f"{where} lặp lại")
+        seen.add(prog.get("code"))
+        modules = sum(len(t["modules"]) for t in topics)  # all required, as seeded
+        problems += [f"{where} ({key}): {msg}"
+                     for key, msg in rules.check_programme(prog, groups, modules)]
+        for top in topics:
+            problems += [f"catalog.yaml: chuyên đề {top.get('code')} ({key}): {msg}"
+                         for key, msg in rules.check_topic(top)]
+    if shape:
+        raise CatalogError("\n".join(shape + problems))
+    return problems
 
 
 def seed_structure(courses_dir: Path = COURSES_DIR, update: bool = False

@@ -31,7 +31,7 @@ from sqlalchemy import func, select, text
 
 from .extensions import db
 from .models import FrameworkVersion, Module, Programme, Unit, User
-from .progress import live_modules
+from .progress import live_modules, needed_modules
 
 REPORT = {"lop-1": 45_344, "lop-2": 11_749, "lop-3": 1_294, "lop-4": 1_454}
 REPORT_TOTAL = sum(REPORT.values())  # 59,841
@@ -201,10 +201,7 @@ def _programmes() -> dict[str, ProgrammeInfo]:
             mods.append((Mod(m.code, m.minutes or 6, bool(m.required)), m.package_id,
                          m.package.current_version_id))
         required = [m for m, _, _ in mods if m.required]
-        needed = len(required)
-        rule = p.completion_rule or {}
-        if rule.get("mode") == "count":
-            needed = min(needed, int(rule.get("count", needed)))
+        needed = needed_modules(len(required), p.completion_rule)
         out[p.code] = ProgrammeInfo(p.id, p.code, p.title, bool(p.certificate),
                                     ", ".join(p.audience or []), mods, needed)
     return out

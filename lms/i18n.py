@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import Flask, g, request, session
+from flask import Flask, g, has_request_context, request, session
 from flask_babel import Babel, get_locale
 
 SUPPORTED = ("vi", "en")
@@ -32,6 +32,8 @@ babel = Babel()
 
 
 def select_locale() -> str:
+    if not has_request_context():  # CLI, workers, mail jobs: the platform's language
+        return DEFAULT
     for candidate in (request.args.get("lang"), session.get("lang"), request.cookies.get(COOKIE)):
         if candidate in SUPPORTED:
             return candidate

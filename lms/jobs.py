@@ -80,6 +80,23 @@ def fetch(job_id: str):
         return None
 
 
+def job_progress(job_id: str, func_name: str | None = None,
+                 failed: str | None = None) -> dict[str, Any] | None:
+    """What a progress page shows of an RQ job: its status, the `progress` its function keeps
+    in the job's meta ({} until the first report), the return value once finished and the
+    `failed` message once failed. None when there is no such job (no Redis, expired) or it
+    runs another function than `func_name`, so a job id of one page cannot be read on another.
+    """
+    job = fetch(job_id)
+    if job is None or (func_name is not None and job.func_name != func_name):
+        return None
+    raw = job.get_status(refresh=True)
+    status = str(getattr(raw, "value", raw))
+    return {"status": status, "progress": dict(job.meta.get("progress") or {}),
+            "result": job.return_value() if status == "finished" else None,
+            "error": failed if status == "failed" else None}
+
+
 def ping() -> bool:
     url = current_app.config.get("REDIS_URL")
     return True if not url else bool(_redis(url).ping())

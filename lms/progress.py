@@ -110,10 +110,16 @@ def _rollup(modules: list[Module], progress: dict[int, ModuleProgress], rule: di
     required = [m for m in modules if m.required and m.retired_at is None]
     done = sum(progress[m.id].done for m in required)
     started = any(progress[m.id].status != NOT_STARTED for m in modules)
-    needed = len(required)
+    return Rollup(done, len(required), needed_modules(len(required), rule), started)
+
+
+def needed_modules(required: int, rule: dict | None) -> int:
+    """How many of `required` modules a completion rule asks for: all of them, or
+    {"mode": "count", "count": N} of them (never more than there are)."""
+    rule = rule or {}
     if rule.get("mode") == "count":
-        needed = min(needed, int(rule.get("count", needed)))
-    return Rollup(done, len(required), needed, started)
+        return min(required, int(rule.get("count", required)))
+    return required
 
 
 def live_modules(programme: Programme) -> list[Module]:

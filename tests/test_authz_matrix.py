@@ -193,6 +193,8 @@ MATRIX: dict[str, list[Case]] = {
                                                      PUBLIC)],
     "GET /frameworks/<code>/<version>": [Case("/frameworks/{fw_code}/{fw_version}", PUBLIC)],
     "GET /admin/certificates": [Case("/admin/certificates", ADMIN)],
+    "GET /admin/certificates/confirmations.csv": [Case("/admin/certificates/confirmations.csv",
+                                                        ADMIN)],
     "POST /admin/certificates/issue": [Case("/admin/certificates/issue", admin_only(302),
                                             data={})],
     "GET /admin/certificates/jobs/<job_id>": [Case("/admin/certificates/jobs/khong-co",

@@ -107,6 +107,34 @@ def test_broken_catalog_writes_nothing(app, tmp_path: Path):
         assert _count(Programme) == _count(Module) == _count(FrameworkVersion) == 0
 
 
+def test_catalog_yaml_follows_the_admin_forms_rules(app, tmp_path: Path):
+    """The seed checks each programme and topic by lms/admin_catalog/rules.py, reports every
+    problem at once, and writes nothing."""
+    courses = tmp_path / "courses"
+    shutil.copytree(COURSES_DIR, courses)
+    catalog = yaml.safe_load((courses / "catalog.yaml").read_text(encoding="utf-8"))
+    first, second = catalog["programmes"][0], catalog["programmes"][1]
+    first["target_rate"] = 150
+    first["audience"] = ["nguoi_ngoai_hanh_tinh"]
+    second["completion"] = {"mode": "count", "count": 999}
+    second["topics"][0]["title"] = "x" * 301
+    second["topics"][1]["code"] = "Chuyen De"
+    (courses / "catalog.yaml").write_text(yaml.safe_dump(catalog, allow_unicode=True),
+                                          encoding="utf-8")
+    with app.app_context():
+        with pytest.raises(CatalogError) as exc:
+            seed_structure(courses)
+        lines = str(exc.value).splitlines()
+        assert len(lines) == 5, lines
+        assert any(f"{first['code']} (target_rate)" in line for line in lines)
+        assert any("nguoi_ngoai_hanh_tinh" in line for line in lines)
+        assert any(f"{second['code']} (completion_count)" in line and "999" in line
+                   for line in lines)
+        assert any("(title): Tên dài tối đa 300 ký tự" in line for line in lines)
+        assert any("Chuyen De (code)" in line for line in lines)
+        assert _count(Programme) == _count(Topic) == _count(FrameworkVersion) == 0
+
+
 def test_a_new_framework_version_loads_as_data(app, tmp_path: Path):
     annex = {
         "code": "qd757-nguoi-dan",

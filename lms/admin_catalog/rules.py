@@ -5,26 +5,31 @@ to its field and a seed run can print them all at once. Nothing here touches the
 the checks that need it (a code already taken, how many modules a programme has) are made by
 `service.py` with the numbers passed in.
 
-Codes, competency levels and the number of objectives follow the module sources
-(`lms/coursebuild/source.py`): lowercase letters, digits and '-', levels 1–8, 2–4 objectives.
+Codes, titles, competency levels and the number of objectives have the limits of the module
+sources, defined once in `lms/coursebuild/source.py` (importable without Flask): lowercase
+letters, digits and '-' (at most 40), titles of at most 300, levels 1–8, 2–4 objectives.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from ..coursebuild.source import CODE_RE
+from ..coursebuild.source import (  # the limits module sources follow too
+    CODE_MAX,
+    CODE_RE,
+    LEVEL_MAX,
+    LEVEL_MIN,
+    OBJECTIVES_MAX,
+    OBJECTIVES_MIN,
+    TITLE_MAX,
+)
 from .text import _
 
 Problem = tuple[str, str]
 
-CODE_MAX = 40
-TITLE_MAX = 300
 KINDS = ("programme", "class")
 DONE_WHEN = ("passed", "completed")
 COMPLETION_MODES = ("all", "count")
-LEVEL_MIN, LEVEL_MAX = 1, 8
-OBJECTIVES_MIN, OBJECTIVES_MAX = 2, 4
 MINUTES_MIN, MINUTES_MAX = 1, 240
 
 

@@ -242,16 +242,14 @@ def _bulk_message(result: dict) -> str:
 @login_required
 def admin_bulk_status(job_id: str):
     _admin_required()
-    job = jobs.fetch(job_id) or abort(404)
-    if job.func_name != "lms.jobs.issue_certificates_for_programme":
+    job = jobs.job_progress(job_id, "lms.jobs.issue_certificates_for_programme",
+                            failed="Việc cấp chứng chỉ thất bại sau nhiều lần thử.")
+    if job is None:
         abort(404)
-    status = job.get_status(refresh=True)
-    state = {"status": str(getattr(status, "value", status)), "message": None,
-             **(job.meta.get("progress") or {"done": 0, "total": 0})}
-    if state["status"] == "finished":
-        state["message"] = _bulk_message(job.return_value())
-    elif state["status"] == "failed":
-        state["message"] = "Việc cấp chứng chỉ thất bại sau nhiều lần thử."
+    state = {"status": job["status"], "message": job["error"],
+             **(job["progress"] or {"done": 0, "total": 0})}
+    if job["status"] == "finished":
+        state["message"] = _bulk_message(job["result"])
     if request.args.get("format") == "json":
         return state
     return render_template("certificates/bulk_status.html", state=state)

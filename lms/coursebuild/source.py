@@ -23,8 +23,14 @@ SPEED_WPM = 140  # espeak-ng words per minute: slower than default, for older li
 SLIDE_PAUSE_S = 1.5  # silence after each slide's narration
 MIN_VIDEO_S = 5 * 60
 MAX_VIDEO_S = 7 * 60
-CODE_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MAX_BULLET = 70
+# The catalog's limits, shared with the admin forms' rules (lms/admin_catalog/rules.py) and
+# kept here so that building modules needs no Flask.
+CODE_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+CODE_MAX = 40  # programmes.code, topics.code, modules.code
+TITLE_MAX = 300
+LEVEL_MIN, LEVEL_MAX = 1, 8  # competency levels of the framework
+OBJECTIVES_MIN, OBJECTIVES_MAX = 2, 4
 
 
 @dataclass(frozen=True)
@@ -152,9 +158,13 @@ def parse(path: Path, framework: dict | None = None) -> ModuleSource:
     if not isinstance(code, str) or not CODE_RE.match(code):
         problems.append(f"{name}: code phải gồm chữ thường, số và dấu '-'")
         code = str(code)
+    elif len(code) > CODE_MAX:
+        problems.append(f"{name}: code dài tối đa {CODE_MAX} ký tự")
     elif path.stem != code:
         problems.append(f"{name}: tên tệp phải là {code}.yaml")
     title = _text(data.get("title"), f"{name}: title", problems)
+    if len(title) > TITLE_MAX:
+        problems.append(f"{name}: title dài tối đa {TITLE_MAX} ký tự")
     scorm = str(data.get("scorm", ""))
     if scorm not in ("1.2", "2004"):
         problems.append(f"{name}: scorm phải là \"1.2\" hoặc \"2004\"")
@@ -178,14 +188,17 @@ def parse(path: Path, framework: dict | None = None) -> ModuleSource:
         level = c.get("level") if isinstance(c, dict) else None
         if cid not in known:
             problems.append(f"{name}: competencies[{i}] '{cid}' không có trong khung")
-        elif not isinstance(level, int) or not 1 <= level <= 8:
-            problems.append(f"{name}: competencies[{i}].level phải từ 1 đến 8")
+        elif (not isinstance(level, int) or isinstance(level, bool)
+              or not LEVEL_MIN <= level <= LEVEL_MAX):
+            problems.append(f"{name}: competencies[{i}].level phải từ {LEVEL_MIN} đến "
+                            f"{LEVEL_MAX}")
         else:
             comps.append(Competency(cid, level))
     summary = _text(data.get("summary"), f"{name}: summary", problems)
     objectives = data.get("objectives") or []
-    if not isinstance(objectives, list) or not 2 <= len(objectives) <= 4:
-        problems.append(f"{name}: objectives cần 2–4 mục")
+    if (not isinstance(objectives, list)
+            or not OBJECTIVES_MIN <= len(objectives) <= OBJECTIVES_MAX):
+        problems.append(f"{name}: objectives cần {OBJECTIVES_MIN}–{OBJECTIVES_MAX} mục")
         objectives = []
     objectives = tuple(
         _text(o, f"{name}: objectives[{i}]", problems) for i, o in enumerate(objectives)

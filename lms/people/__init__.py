@@ -175,17 +175,12 @@ def people_import_skip_invalid():
 def people_import_status(job_id: str):
     """Progress of an import running on a worker; the page polls the JSON form every second."""
     _admin_required()
-    job = jobs.fetch(job_id) or abort(404)
-    if job.func_name != "lms.jobs.import_people":
+    job = jobs.job_progress(job_id, "lms.jobs.import_people", failed=(
+        "Việc nhập danh sách thất bại sau nhiều lần thử. Hãy tải lên lại."))
+    if job is None:
         abort(404)
-    status = job.get_status(refresh=True)
-    state = {"status": str(getattr(status, "value", status)), "done": 0, "result": None,
-             "error": None}
-    state["done"] = (job.meta.get("progress") or {}).get("done", 0)
-    if state["status"] == "finished":
-        state["result"] = job.return_value()
-    elif state["status"] == "failed":
-        state["error"] = "Việc nhập danh sách thất bại sau nhiều lần thử. Hãy tải lên lại."
+    state = {"status": job["status"], "done": job["progress"].get("done", 0),
+             "result": job["result"], "error": job["error"]}
     if request.args.get("format") == "json":
         return state
     return _page(PeopleUploadForm(), state["result"], state["error"], state, status=200)

@@ -56,7 +56,7 @@ from ..models import (
     Unit,
     User,
 )
-from ..progress import NOT_STARTED, live_modules
+from ..progress import NOT_STARTED, live_modules, needed_modules
 from .roster import done_expr, status_expr
 
 EXCLUDED_ROLES = ("guest",)
@@ -118,10 +118,7 @@ def _module_totals(programme: Programme) -> tuple[Select | None, int]:
     """Per user: required modules done, started anything, last done moment; and `needed`."""
     modules = live_modules(programme)
     required = [m for m in modules if m.required]
-    needed = len(required)
-    rule = programme.completion_rule or {}
-    if rule.get("mode") == "count":
-        needed = min(needed, int(rule.get("count", needed)))
+    needed = needed_modules(len(required), programme.completion_rule)
     packages = sorted({m.package_id for m in modules if m.package_id is not None})
     if not packages:
         return None, needed

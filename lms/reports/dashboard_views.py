@@ -7,6 +7,8 @@ gets a 403.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup
@@ -241,18 +243,20 @@ def _csv_response(data: bytes, filename: str) -> Response:
 @bp.get("/modules/<int:module_id>/questions.csv")
 @login_required
 def questions_csv(module_id: int):
-    unit_id = _scope_unit()
-    module = _module(module_id)
-    suffix = f"-don-vi-{unit_id}" if unit_id else ""
-    return _csv_response(sr.questions_csv(sr.module_report(module, unit_id)),
-                         f"cau-hoi-{module.code}{suffix}.csv")
+    return _module_csv(module_id, sr.questions_csv, "cau-hoi")
 
 
 @bp.get("/modules/<int:module_id>/scores.csv")
 @login_required
 def scores_csv(module_id: int):
+    return _module_csv(module_id, sr.scores_csv, "diem")
+
+
+def _module_csv(module_id: int, write: Callable[[sr.ModuleReport], bytes],
+                prefix: str) -> Response:
+    """One module's report as a CSV file, for the viewer's scope (a unit manager: their unit)."""
     unit_id = _scope_unit()
     module = _module(module_id)
     suffix = f"-don-vi-{unit_id}" if unit_id else ""
-    return _csv_response(sr.scores_csv(sr.module_report(module, unit_id)),
-                         f"diem-{module.code}{suffix}.csv")
+    return _csv_response(write(sr.module_report(module, unit_id)),
+                         f"{prefix}-{module.code}{suffix}.csv")

@@ -40,7 +40,16 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ..extensions import db
 from ..models import Certificate, Enrollment, Module, Programme, Registration, Topic, Unit, User
-from ..progress import COMPLETED, FAILED, IN_PROGRESS, LABELS, NOT_STARTED, PASSED, live_modules
+from ..progress import (
+    COMPLETED,
+    FAILED,
+    IN_PROGRESS,
+    LABELS,
+    NOT_STARTED,
+    PASSED,
+    live_modules,
+    needed_modules,
+)
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 UTC_OFFSET_HOURS = 7  # Vietnam has no daylight saving time
@@ -162,10 +171,7 @@ def sections(filters: RosterFilters) -> list[Section]:
 def _programme_section(programme: Programme) -> Section:
     mods = live_modules(programme)
     required = [m for m in mods if m.required]
-    needed = len(required)
-    rule = programme.completion_rule or {}
-    if rule.get("mode") == "count":
-        needed = min(needed, int(rule.get("count", needed)))
+    needed = needed_modules(len(required), programme.completion_rule)
     return Section(programme, mods, required, needed)
 
 

@@ -101,13 +101,11 @@ def _imported_message(result: dict) -> str:
 def admin_import(job_id: str):
     """Progress of an import running on a worker; the page polls the JSON form."""
     admin_required()
-    job = jobs.fetch(job_id) or abort(404)
-    status = job.get_status(refresh=True)
-    state = {"status": str(getattr(status, "value", status)), "result": None, "error": None}
-    if state["status"] == "finished":
-        state["result"] = job.return_value()
-    elif state["status"] == "failed":
-        state["error"] = "Việc nhập gói thất bại sau nhiều lần thử. Hãy tải lên lại."
+    job = jobs.job_progress(job_id, "lms.jobs.import_upload", failed=(
+        "Việc nhập gói thất bại sau nhiều lần thử. Hãy tải lên lại."))
+    if job is None:
+        abort(404)
+    state = {"status": job["status"], "result": job["result"], "error": job["error"]}
     if request.args.get("format") == "json":
         return state
     result = state["result"] or {}
