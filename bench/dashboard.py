@@ -27,7 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bench.support import PG, flask, fresh_database  # noqa: E402
+from bench.support import PG, bench_admin_id, flask, fresh_database  # noqa: E402
 
 
 def prepare(db_name: str, learners: int, reuse: bool, env: dict[str, str]) -> None:
@@ -71,12 +71,7 @@ def pick(app) -> dict:
     from lms.models import DashModuleStats, Module, Programme, User
 
     with app.app_context():
-        admin = db.session.scalar(select(User.id).where(User.role == "admin").limit(1))
-        if admin is None:
-            from lms.cli import create_user
-
-            admin = create_user("bench-admin@example.vn", "bench-password-1", "Quản trị",
-                                "admin").id
+        admin = bench_admin_id()
         unit_id = db.session.scalar(
             select(User.unit_id).where(User.unit_id.is_not(None)).group_by(User.unit_id)
             .order_by(func.count().desc()).limit(1))

@@ -23,7 +23,6 @@ from flask import current_app, has_request_context, url_for
 from sqlalchemy import ColumnElement, Select, and_, false, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
-from werkzeug.routing import BuildError
 
 from .extensions import db
 from .models import (
@@ -214,10 +213,6 @@ def load_targets(assignments: Iterable[Assignment]) -> dict[tuple[str, int], Tar
     return out
 
 
-def target_of(assignment: Assignment) -> Target | None:
-    return load_targets([assignment]).get((assignment.target_type, assignment.target_id))
-
-
 def progress_by_user(user_ids: Sequence[int], modules: Iterable[Module]
                      ) -> dict[int, dict[int, ModuleProgress]]:
     """Every user's progress in these modules, from their registrations (chunked queries)."""
@@ -237,27 +232,20 @@ def progress_by_user(user_ids: Sequence[int], modules: Iterable[Module]
 # --- what a learner sees ----------------------------------------------------------------------
 
 
-def _path(endpoint: str, anchor: str | None = None, **values: object) -> str | None:
-    """A URL path for an endpoint, also outside a request (reminder jobs); None if the endpoint
-    does not exist (yet)."""
-    try:
-        if has_request_context():
-            return url_for(endpoint, _anchor=anchor, **values)
-        path = current_app.url_map.bind("localhost").build(endpoint, values)
-    except BuildError:
-        return None
-    return f"{path}#{anchor}" if anchor else path
+def _path(endpoint: str, **values: object) -> str:
+    """A URL path for an endpoint, also outside a request (reminder jobs)."""
+    if has_request_context():
+        return url_for(endpoint, **values)
+    return current_app.url_map.bind("localhost").build(endpoint, values)
 
 
 def target_url(target: Target) -> str:
     obj = target.obj
     if isinstance(obj, Programme):
-        return _path("learn.programme", code=obj.code) or "/"
+        return _path("learn.programme", code=obj.code)
     if isinstance(obj, Topic):
-        return (_path("learn.topic", code=obj.code)
-                or _path("learn.programme", anchor=f"topic-{obj.code}", code=obj.programme.code)
-                or "/")
-    return _path("learn.module", code=obj.code) or "/"
+        return _path("learn.topic", code=obj.code)
+    return _path("learn.module", code=obj.code)
 
 
 @dataclass
@@ -274,7 +262,7 @@ class AssignedItem:
 
     @property
     def url(self) -> str:
-        """The learner page of the target, computed when asked ("/" if it does not exist)."""
+        """The learner page of the target, computed when asked."""
         return target_url(self.target)
 
     @property

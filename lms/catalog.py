@@ -135,12 +135,12 @@ def active_framework() -> FrameworkVersion | None:
 _PARSED: dict[tuple, ModuleSource] = {}
 
 
-def _parse_cached(src: Path, framework_code: str) -> ModuleSource:
+def _parse_cached(src: Path, framework_code: str, framework: dict) -> ModuleSource:
     """Parse a module source once per process and file version (seeding reads all 43)."""
     st = src.stat()
     key = (str(src.resolve()), st.st_mtime_ns, st.st_size, framework_code)
     if key not in _PARSED:
-        _PARSED[key] = parse(src, load_framework(framework_code))
+        _PARSED[key] = parse(src, framework)
     return _PARSED[key]
 
 
@@ -148,7 +148,7 @@ def _read_catalog(courses_dir: Path) -> tuple[dict, dict[str, ModuleSource]]:
     path = courses_dir / "catalog.yaml"
     with open(path, encoding="utf-8") as fh:
         catalog = load_yaml(fh)
-    problems = _check_catalog(catalog)  # raises at once if its structure is wrong
+    problems, framework = _check_catalog(catalog)  # raises at once if its structure is wrong
     sources: dict[str, ModuleSource] = {}
     seen_topics: set[str] = set()
     for prog in catalog["programmes"]:
@@ -165,7 +165,7 @@ def _read_catalog(courses_dir: Path) -> tuple[dict, dict[str, ModuleSource]]:
                     problems.append(f"catalog.yaml: thiếu tệp nguồn modules/{code}.yaml")
                     continue
                 try:
-                    sources[code] = _parse_cached(src, catalog["framework"])
+                    sources[code] = _parse_cached(src, catalog["framework"], framework)
                 except Exception as exc:  # SourceError lists every problem of the file
                     problems.append(str(exc))
     if problems:
@@ -173,10 +173,10 @@ def _read_catalog(courses_dir: Path) -> tuple[dict, dict[str, ModuleSource]]:
     return catalog, sources
 
 
-def _check_catalog(catalog: object) -> list[str]:
+def _check_catalog(catalog: object) -> tuple[list[str], dict]:
     """What is wrong with catalog.yaml's programmes and topics by the rules the admin forms use
     (lms/admin_catalog/rules.py); module sources are checked by their own parser. A file of
-    the wrong shape raises CatalogError at once."""
+    the wrong shape raises CatalogError at once. Returns the problems and the framework."""
     from .admin_catalog import rules  # here: admin_catalog imports this module
 
     if not isinstance(catalog, dict) or not isinstance(catalog.get("programmes"), list):
@@ -209,7 +209,7 @@ def _check_catalog(catalog: object) -> list[str]:
                          for key, msg in rules.check_topic(top)]
     if shape:
         raise CatalogError("\n".join(shape + problems))
-    return problems
+    return problems, framework
 
 
 def seed_structure(courses_dir: Path = COURSES_DIR, update: bool = False
@@ -259,19 +259,7 @@ def seed_structure(courses_dir: Path = COURSES_DIR, update: bool = False
                         module = Module(code=code, topic_id=topic.id)
                         db.session.add(module)
                         report.modules += 1
-                    module.topic_id = topic.id
-                    module.title = src.title
-                    module.summary = src.summary
-                    module.objectives = list(src.objectives)
-                    module.audience = list(src.audience)
-                    module.minutes = estimate_minutes(src)
-                    module.position = m_pos
-                    module.done_when = "passed"
-                    wanted = {c.id: c.level for c in src.competencies}
-                    module.competencies = [
-                        ModuleCompetency(competency=comps[cid], level=level)
-                        for cid, level in wanted.items()
-                    ]
+                    _fill_module(module, topic, src, m_pos, comps)
                     modules[code] = module
         db.session.commit()
     except BaseException:
@@ -303,13 +291,26 @@ def _keep_existing_topics(prog: dict, programme: Programme, sources: dict[str, M
             modules[code] = module
 
 
+def _fill_module(module: Module, topic: Topic, src: ModuleSource, position: int,
+                 comps: dict) -> None:
+    """What courses/ says about a module, written onto its row."""
+    module.topic_id = topic.id
+    module.title = src.title
+    module.summary = src.summary
+    module.objectives = list(src.objectives)
+    module.audience = list(src.audience)
+    module.minutes = estimate_minutes(src)
+    module.position = position
+    module.done_when = "passed"
+    wanted = {c.id: c.level for c in src.competencies}
+    module.competencies = [ModuleCompetency(competency=comps[cid], level=level)
+                           for cid, level in wanted.items()]
+
+
 def _new_module(code: str, topic: Topic, src: ModuleSource, position: int,
                 comps: dict) -> Module:
-    module = Module(code=code, topic_id=topic.id, title=src.title, summary=src.summary,
-                    objectives=list(src.objectives), audience=list(src.audience),
-                    minutes=estimate_minutes(src), position=position, done_when="passed")
-    module.competencies = [ModuleCompetency(competency=comps[c.id], level=c.level)
-                           for c in src.competencies]
+    module = Module(code=code, topic_id=topic.id)
+    _fill_module(module, topic, src, position, comps)
     db.session.add(module)
     db.session.flush()
     return module

@@ -38,7 +38,7 @@ UNUSABLE_PASSWORD = "!guest"
 # Pages where a guest is treated as signed out, so the forms show instead of a redirect.
 AUTH_ENDPOINTS = {"auth.login", "auth.register", "auth.forgot_password", "auth.reset_password"}
 FORBIDDEN_PREFIXES = ("/admin", "/manage")
-FORBIDDEN_BLUEPRINTS = {"people", "manage", "catalog_admin"}
+FORBIDDEN_BLUEPRINTS = {"people", "manage", "admin_catalog"}
 
 
 def is_guest(user: object) -> bool:

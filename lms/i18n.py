@@ -1,7 +1,8 @@
 """Interface languages (Flask-Babel): Vietnamese first, English second.
 
 The locale comes from `?lang=` (remembered in the session and a year-long cookie), then the
-session, then the cookie, then the browser's Accept-Language, and falls back to Vietnamese.
+session, then the cookie, and is otherwise Vietnamese (the browser's Accept-Language is not
+followed; see `select_locale`).
 Vietnamese text is the message id, so a string without an English translation stays Vietnamese.
 
 Translations are kept as text (`lms/translations/<lang>/LC_MESSAGES/messages.po`, updated with

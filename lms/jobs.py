@@ -105,11 +105,13 @@ def ping() -> bool:
 # --- worker ---------------------------------------------------------------------------------
 
 
-def clean_stale_temp(content_root: Path, older_than: float = STALE_SECONDS) -> int:
-    """Remove extraction and upload leftovers of a worker that died mid-job."""
+def clean_stale_temp(content_root: Path, older_than: float = STALE_SECONDS,
+                     patterns: tuple[str, ...] = (".*.tmp", "_uploads/*")) -> int:
+    """Remove extraction and upload leftovers of a worker that died mid-job (by default
+    zipcheck's temporary folders and pending uploads)."""
     removed = 0
     cutoff = time.time() - older_than
-    for pattern in (".*.tmp", "_uploads/*"):  # zipcheck's temporary folders, pending uploads
+    for pattern in patterns:
         for path in content_root.glob(pattern):
             try:
                 if path.stat().st_mtime < cutoff:
@@ -232,6 +234,40 @@ def requeue_failed(job_id: str) -> bool:
     return False
 
 
+def _progress_reporter(*keys: str) -> Callable[..., None]:
+    """`report(*values)` keeps {key: value} as the running RQ job's `progress` meta (what
+    `job_progress` shows); outside RQ (in-process jobs) it does nothing."""
+    try:
+        from rq import get_current_job
+
+        rq_job = get_current_job()
+    except Exception:  # noqa: BLE001 - not running under RQ
+        rq_job = None
+
+    def report(*values: Any) -> None:
+        if rq_job is not None:
+            rq_job.meta["progress"] = dict(zip(keys, values, strict=True))
+            rq_job.save_meta()
+
+    return report
+
+
+def _schedule_once(job_id: str, when: Any, func: Callable[..., Any], *args: Any,
+                   **options: Any) -> str | None:
+    """Enqueue `func(*args)` at `when` on the default queue unless a job with this id is
+    already pending: the id names the time slot, so every worker that starts asks, and one
+    run per slot is scheduled. None without Redis."""
+    q = queue("default")
+    if q is None:
+        return None
+    existing = fetch(job_id)
+    if existing is not None and str(getattr(existing.get_status(), "value", "")) in (
+            "scheduled", "queued", "started", "deferred"):
+        return job_id
+    q.enqueue_at(when, func, *args, job_id=job_id, **options)
+    return job_id
+
+
 def import_people(path: str, actor_id: int, skip_invalid: bool = False) -> dict:
     """Import civil servants from an uploaded CSV/XLSX: all rows or nothing (with skip_invalid:
     all valid rows or nothing, the bad lines left out), one audit entry. When the file was
@@ -241,18 +277,7 @@ def import_people(path: str, actor_id: int, skip_invalid: bool = False) -> dict:
     from .extensions import db
     from .people_import import import_file
 
-    try:
-        from rq import get_current_job
-
-        rq_job = get_current_job()
-    except Exception:  # noqa: BLE001 - not running under RQ
-        rq_job = None
-
-    def progress(done: int) -> None:
-        if rq_job is not None:
-            rq_job.meta["progress"] = {"done": done}
-            rq_job.save_meta()
-
+    progress = _progress_reporter("done")
     app = _app()
     with app.app_context():
         upload = Path(path)
@@ -321,18 +346,7 @@ def issue_certificates_for_programme(programme_id: int, actor_id: int | None,
     from .certificates.issue import issue_for_programme
     from .extensions import db
 
-    try:
-        from rq import get_current_job
-
-        rq_job = get_current_job()
-    except Exception:  # noqa: BLE001 - not running under RQ
-        rq_job = None
-
-    def progress(done: int, total: int) -> None:
-        if rq_job is not None:
-            rq_job.meta["progress"] = {"done": done, "total": total}
-            rq_job.save_meta()
-
+    progress = _progress_reporter("done", "total")
     app = _app()
     with app.app_context():
         try:
@@ -375,9 +389,10 @@ def send_reminders(day: str | None = None, days: int | None = None) -> dict:
 def next_reminder_run(now: Any = None) -> Any:
     """The next REMINDER_HOUR:00 in Hai Phong (UTC+7, no daylight saving), at least a minute
     away (so a run never schedules itself again)."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
-    vn = timezone(timedelta(hours=7))
+    from .assignments import VIETNAM as vn
+
     now = (now or datetime.now(vn)).astimezone(vn)
     hour = int(current_app.config.get("REMINDER_HOUR", 7))
     run = now.replace(hour=hour, minute=0, second=0, microsecond=0)
@@ -390,18 +405,12 @@ def schedule_reminders() -> str | None:
     """Schedule the next daily reminder run on RQ's scheduler (workers run with_scheduler);
     the job id names the day, so however many workers start, one run per day is scheduled.
     No Redis: nothing is scheduled (use `flask lms send-reminders` from cron)."""
-    q = queue("default")
-    if q is None or int(current_app.config.get("REMINDER_HOUR", 7)) < 0:
+    if int(current_app.config.get("REMINDER_HOUR", 7)) < 0:
         return None
     run = next_reminder_run()
-    job_id = f"lms-reminders-{run.date().isoformat()}"
-    existing = fetch(job_id)
-    if existing is not None and str(getattr(existing.get_status(), "value", "")) in (
-            "scheduled", "queued", "started", "deferred"):
-        return job_id
-    q.enqueue_at(run, send_reminders, job_id=job_id, job_timeout=3 * 3600,
-                 retry=_retry(3), result_ttl=7 * 86400, failure_ttl=7 * 86400)
-    return job_id
+    return _schedule_once(f"lms-reminders-{run.date().isoformat()}", run, send_reminders,
+                          job_timeout=3 * 3600, retry=_retry(3), result_ttl=7 * 86400,
+                          failure_ttl=7 * 86400)
 
 
 def _retry(retries: int):
@@ -424,16 +433,18 @@ def export_roster(job_id: str) -> dict:
 
 def refresh_dashboards(reschedule: bool = False) -> dict:
     """Rebuild the dashboard and SCORM-report summaries in one transaction; with `reschedule`
-    (the periodic run), schedule the next run."""
+    (the periodic run), schedule the next run, even when this one fails (as send_reminders
+    does), so one failure does not stop the periodic refresh until a worker restarts."""
     from .reports.dashboard import refresh
 
     app = _app()
     with app.app_context():
-        run = refresh()
-        out = {"seconds": run.seconds, "learner_rows": run.learner_rows}
-        if reschedule:
-            schedule_dashboard_refresh()
-        return out
+        try:
+            run = refresh()
+        finally:
+            if reschedule:
+                schedule_dashboard_refresh()
+        return {"seconds": run.seconds, "learner_rows": run.learner_rows}
 
 
 def schedule_dashboard_refresh() -> str | None:
@@ -442,17 +453,11 @@ def schedule_dashboard_refresh() -> str | None:
     No Redis (or minutes <= 0): nothing is scheduled (use `flask lms refresh-dashboards`)."""
     from datetime import UTC, datetime, timedelta
 
-    q = queue("default")
     minutes = int(current_app.config.get("DASHBOARD_REFRESH_MINUTES", 15))
-    if q is None or minutes <= 0:
+    if minutes <= 0:
         return None
     now = datetime.now(UTC)
     slot = now.replace(second=0, microsecond=0) + timedelta(minutes=minutes - now.minute % minutes)
-    job_id = f"lms-dashboards-{slot:%Y%m%d%H%M}"
-    existing = fetch(job_id)
-    if existing is not None and str(getattr(existing.get_status(), "value", "")) in (
-            "scheduled", "queued", "started", "deferred"):
-        return job_id
-    q.enqueue_at(slot, refresh_dashboards, True, job_id=job_id, job_timeout=3600,
-                 retry=_retry(2), result_ttl=86400, failure_ttl=7 * 86400)
-    return job_id
+    return _schedule_once(f"lms-dashboards-{slot:%Y%m%d%H%M}", slot, refresh_dashboards, True,
+                          job_timeout=3600, retry=_retry(2), result_ttl=86400,
+                          failure_ttl=7 * 86400)

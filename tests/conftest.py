@@ -288,15 +288,23 @@ def stop_worker(proc, grace: float = 20.0) -> None:
     proc.wait(timeout=10)
 
 
+@contextmanager
+def running_worker(app) -> Iterator[object | None]:
+    """A real RQ worker process while inside, when Redis is configured (it reads the app's
+    settings from its environment at start); None in the embedded default (jobs in-process)."""
+    proc = start_worker(app) if app.config.get("REDIS_URL") else None
+    try:
+        yield proc
+    finally:
+        if proc is not None:
+            stop_worker(proc)
+
+
 @pytest.fixture
 def worker(app):
     """A real RQ worker process when Redis is configured; None in the embedded default."""
-    if not app.config.get("REDIS_URL"):
-        yield None
-        return
-    proc = start_worker(app)
-    yield proc
-    stop_worker(proc)
+    with running_worker(app) as proc:
+        yield proc
 
 
 @pytest.fixture
@@ -372,7 +380,7 @@ def outbox(app, smtp_server, monkeypatch) -> Iterator[SmtpSink]:
                        "MAIL_USE_TLS": False, "MAIL_USE_SSL": False, "MAIL_USERNAME": None,
                        "MAIL_PASSWORD": None}.items():
         monkeypatch.setitem(app.config, key, value)
-    with _mail_worker(app):
+    with running_worker(app):  # started after the mail settings above
         yield smtp_server
 
 
@@ -382,20 +390,8 @@ def mail_log(app, tmp_path, monkeypatch) -> Iterator[Path]:
     folder = tmp_path / "mail"
     monkeypatch.setitem(app.config, "MAIL_SERVER", None)
     monkeypatch.setitem(app.config, "MAIL_LOG_DIR", str(folder))
-    with _mail_worker(app):
+    with running_worker(app):
         yield folder
-
-
-@contextmanager
-def _mail_worker(app) -> Iterator[None]:
-    """A worker for the mail jobs when Redis is configured (started after the mail settings,
-    which it reads from its environment)."""
-    proc = start_worker(app) if app.config.get("REDIS_URL") else None
-    try:
-        yield
-    finally:
-        if proc is not None:
-            stop_worker(proc)
 
 
 # --- catalog modules built by lms.coursebuild -----------------------------------------------

@@ -6,9 +6,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import date
-from unittest.mock import patch
 
-from lms import catalog
 from lms.catalog import seed_structure
 from lms.extensions import db
 from lms.importer import import_package
@@ -20,15 +18,10 @@ SCORM_2004 = "RuntimeBasicCalls_SCORM20043rdEdition.zip"
 SCORM_12 = "RuntimeBasicCalls_SCORM12.zip"
 
 
-_PARSED: dict = {}
-
-
 def seed(app) -> None:
-    """`seed_structure` from courses/catalog.yaml; the sources are parsed once per test run
-    (parsing the 43 module files takes seconds, the database writes are what each test needs)."""
-    if "catalog" not in _PARSED:
-        _PARSED["catalog"] = catalog._read_catalog(catalog.COURSES_DIR)
-    with app.app_context(), patch.object(catalog, "_read_catalog", lambda _d: _PARSED["catalog"]):
+    """`seed_structure` from courses/catalog.yaml (lms.catalog parses each source file once per
+    process, so only the first test pays for parsing)."""
+    with app.app_context():
         seed_structure()
 
 

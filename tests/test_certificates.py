@@ -33,7 +33,8 @@ from lms.models import (
 )
 from lms.progress import live_modules
 
-from .conftest import login_as, make_token, make_user, sample, start_worker, stop_worker
+from .browser_helpers import wait_until
+from .conftest import login_as, make_token, make_user, running_worker, sample
 
 PROGRAMME = "lop-3"  # two modules: small, and every one required
 
@@ -51,23 +52,9 @@ def _key_dir(app, tmp_path_factory, monkeypatch):
 def cert_worker(app, monkeypatch):
     """A real RQ worker when Redis is configured (None in the embedded default), using this
     test session's certificate keys."""
-    if not app.config.get("REDIS_URL"):
-        yield None
-        return
     monkeypatch.setenv("CERT_KEY_DIR", app.config["CERT_KEY_DIR"])
-    proc = start_worker(app)
-    yield proc
-    stop_worker(proc)
-
-
-def wait_for(check, timeout: float = 60.0):
-    """check() once it is truthy: a worker may need a moment (immediate without Redis)."""
-    deadline = time.time() + timeout
-    while True:
-        value = check()
-        if value or time.time() > deadline:
-            return value
-        time.sleep(0.2)
+    with running_worker(app) as proc:
+        yield proc
 
 
 def setup_programme(code: str = PROGRAMME) -> Programme:
@@ -291,7 +278,8 @@ def test_development_keys_are_generated_once_and_private(app):
 
 def test_passing_the_last_module_issues_the_certificate_automatically(app, client,
                                                                        admin_token,
-                                                                       cert_worker):
+                                                                       cert_worker,
+                                                                       monkeypatch):
     """A real SCORM commit that turns the last required module 'passed' enqueues the job
     (in-process in the embedded default), which issues the certificate."""
     with open(sample("RuntimeBasicCalls_SCORM12.zip"), "rb") as fh:
@@ -321,20 +309,33 @@ def test_passing_the_last_module_issues_the_certificate_automatically(app, clien
         return client.post(cfg["commitUrl"], data=json.dumps(body),
                            headers={"Content-Type": "text/plain;charset=UTF-8"})
 
+    from lms.certificates import hooks
+
+    hook_calls: list[int] = []
+    real_hook = hooks.module_done
+
+    def counting_hook(registration_id: int) -> None:
+        hook_calls.append(registration_id)
+        real_hook(registration_id)
+
+    monkeypatch.setattr(hooks, "module_done", counting_hook)
     assert commit(1, "incomplete").status_code == 200
     with app.app_context():
         assert count_certificates() == 0
+    assert hook_calls == []  # an ordinary commit does no certificate work
     assert commit(2, "passed").status_code == 200
+    assert hook_calls == [reg["id"]]  # the transition to passed
 
     def issued():
         with app.app_context():
             return db.session.scalar(db.select(Certificate).filter_by(user_id=uid))
 
-    cert = wait_for(issued)
+    cert = wait_until(issued, 60, "the certificate")  # a worker may need a moment
     assert cert is not None and cert.programme_id == programme_id
     with app.app_context():
         assert cert.credential["id"] == f"https://hocvuso.haiphong.example/verify/{cert.serial}"
     assert commit(3, "passed").status_code == 200  # no transition: nothing new
+    assert hook_calls == [reg["id"]]
     time.sleep(0.5 if cert_worker else 0)
     with app.app_context():
         assert count_certificates() == 1

@@ -9,6 +9,7 @@ from lms.extensions import db
 from lms.models import AuditLog, Certificate
 from lms.progress import live_modules
 
+from .browser_helpers import wait_until
 from .conftest import csrf_token, login_as, make_user
 from .test_certificates import (  # noqa: F401 - fixtures reused
     _key_dir,
@@ -17,7 +18,6 @@ from .test_certificates import (  # noqa: F401 - fixtures reused
     make_learner,
     pass_module,
     setup_programme,
-    wait_for,
 )
 
 
@@ -134,8 +134,8 @@ def _bulk(client, token: str, programme_id: int) -> str:
     target = resp.headers["Location"]
     if "/jobs/" not in target:  # the embedded default: done, the result is flashed
         return client.get(target).get_data(as_text=True)
-    state = wait_for(lambda: (s := client.get(f"{target}?format=json").get_json())["status"]
-                     in ("finished", "failed") and s)
+    state = wait_until(lambda: (s := client.get(f"{target}?format=json").get_json())["status"]
+                       in ("finished", "failed") and s, 60, "the bulk issue job")
     assert state and state["status"] == "finished", state
     return client.get(target).get_data(as_text=True)
 

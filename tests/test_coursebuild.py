@@ -31,7 +31,7 @@ VIETNAMESE = re.compile(r"[ăâđêôơưàáảãạằắẳẵặầấẩẫ
 @pytest.fixture(scope="module")
 def fresh(tmp_path_factory, built_module_zip) -> dict[str, Path]:
     """nd-1-2 built from scratch with an empty cache of its own (the shared build is another)."""
-    built_module_zip(CITIZEN)  # skips cleanly here when the tools are missing
+    built_module_zip(CITIZEN)  # fails here, with the install hint, when the tools are missing
     root = tmp_path_factory.mktemp("fresh")
     cache = root / "cache"
     started = time.monotonic()

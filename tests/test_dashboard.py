@@ -439,6 +439,17 @@ def test_refresh_button_runs_the_job_and_needs_admin(city, client, worker):
     assert refreshed() == before + 1
 
 
+def test_refresh_returns_only_to_a_page_of_this_site(city, client, worker):
+    login_as(client, city.admin)
+    token = csrf_token(client.get("/reports/dashboard").get_data(as_text=True))
+    back = client.post("/reports/dashboard/refresh",
+                       data={"csrf_token": token, "next": "/reports/dashboard?programme=1"})
+    assert back.headers["Location"].endswith("/reports/dashboard?programme=1")
+    for evil in ("https://evil.example/", "//evil.example/x"):
+        resp = client.post("/reports/dashboard/refresh", data={"csrf_token": token, "next": evil})
+        assert resp.status_code == 302 and "evil.example" not in resp.headers["Location"]
+
+
 def test_a_failed_refresh_leaves_the_previous_figures(city, monkeypatch):
     from lms.models import DashLearnerProgress, DashUnitProgramme
     from lms.reports import dashboard as dash

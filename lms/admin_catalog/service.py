@@ -132,8 +132,13 @@ def package_used(package_id: int | None) -> bool:
         .where(Registration.package_id == package_id)))
 
 
-def _code_taken(model: type[CatalogItem], code: str) -> bool:
-    return db.session.scalar(select(model.id).where(model.code == code)) is not None
+def _check_code_free(problems: list[rules.Problem], model: type[CatalogItem], code: str,
+                     message: str) -> None:
+    """Add `message` unless the code is already refused or free (new items only)."""
+    if any(f == "code" for f, _m in problems):
+        return
+    if db.session.scalar(select(model.id).where(model.code == code)) is not None:
+        problems.append(("code", message))
 
 
 def _next_position(model: type[CatalogItem], *where: object) -> int:
@@ -159,9 +164,9 @@ def save_programme(programme: Programme | None, data: Mapping) -> Programme:
     problems = rules.check_programme(
         {**data, "code": code, "completion": completion},
         [g for g, _name in target_groups(fw)], required_modules=required)
-    if programme is None and not any(f == "code" for f, _m in problems) \
-            and _code_taken(Programme, code):
-        problems.append(("code", _("Mã «%(c)s» đã được dùng cho chương trình/lớp khác.", c=code)))
+    if programme is None:
+        _check_code_free(problems, Programme, code,
+                         _("Mã «%(c)s» đã được dùng cho chương trình/lớp khác.", c=code))
     _raise(problems)
     if completion["mode"] == "all":
         completion = {"mode": "all"}
@@ -190,8 +195,9 @@ def save_programme(programme: Programme | None, data: Mapping) -> Programme:
 def save_topic(programme: Programme, topic: Topic | None, data: Mapping) -> Topic:
     code = data["code"] if topic is None else topic.code
     problems = rules.check_topic({**data, "code": code})
-    if topic is None and not any(f == "code" for f, _m in problems) and _code_taken(Topic, code):
-        problems.append(("code", _("Mã «%(c)s» đã được dùng cho chuyên đề khác.", c=code)))
+    if topic is None:
+        _check_code_free(problems, Topic, code,
+                         _("Mã «%(c)s» đã được dùng cho chuyên đề khác.", c=code))
     _raise(problems)
     before = None if topic is None else snapshot(topic)
     with _saving():
@@ -220,8 +226,9 @@ def save_module(topic: Topic, module: Module | None, data: Mapping) -> Module:
     code = data["code"] if module is None else module.code
     problems = rules.check_module({**data, "code": code},
                                   [g for g, _name in target_groups(fw)], comps)
-    if module is None and not any(f == "code" for f, _m in problems) and _code_taken(Module, code):
-        problems.append(("code", _("Mã «%(c)s» đã được dùng cho học phần khác.", c=code)))
+    if module is None:
+        _check_code_free(problems, Module, code,
+                         _("Mã «%(c)s» đã được dùng cho học phần khác.", c=code))
     package_id = data.get("package_id")
     if package_id is None and module is not None and module.package_id is None:
         pass  # a seeded module whose zip is not built yet: it may be saved without one

@@ -55,12 +55,17 @@ def password_repeat_rules() -> list:
     return [EqualTo("password", message="Hai mật khẩu không khớp.")]
 
 
-def _contact_valid(form, field) -> None:
+def contact_format(form, field) -> None:
+    """An email or a 10-digit mobile number (sign-up and password reset alike)."""
     email, phone = split_contact(field.data or "")
     if email is None and phone is None:
         raise ValidationError("Hãy nhập email hoặc số điện thoại di động 10 số (ví dụ 0912345678).")
     if email is not None and ("." not in email.split("@")[-1] or email.count("@") != 1):
         raise ValidationError("Email không hợp lệ.")
+
+
+def _contact_valid(form, field) -> None:
+    contact_format(form, field)
     if find_by_contact(field.data) is not None:
         raise ValidationError("Email hoặc số điện thoại này đã được đăng ký. Hãy đăng nhập.")
 

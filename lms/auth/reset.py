@@ -12,7 +12,7 @@ carry the "!import" marker instead of a password, set their first password.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 
 from flask import (
     current_app,
@@ -27,10 +27,11 @@ from flask_login import login_user
 from flask_wtf import FlaskForm
 from sqlalchemy import update
 from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms.validators import DataRequired, Length
 
 from .. import audit, jobs
 from ..accounts import find_by_contact, split_contact
+from ..assignments import VIETNAM
 from ..extensions import db, limiter
 from ..mail import deliver, render_mail, send_mail
 from ..models import User
@@ -41,24 +42,15 @@ from ..security import (
     password_reset_token,
     read_password_reset_token,
 )
-from . import bp, password_repeat_rules, password_rules
+from . import bp, contact_format, password_repeat_rules, password_rules
 
 log = logging.getLogger(__name__)
-VIETNAM = timezone(timedelta(hours=7), "ICT")  # no daylight saving time
-
-
-def _contact_format(form, field) -> None:
-    email, phone = split_contact(field.data or "")
-    if email is None and phone is None:
-        raise ValidationError("Hãy nhập email hoặc số điện thoại di động 10 số (ví dụ 0912345678).")
-    if email is not None and ("." not in email.split("@")[-1] or email.count("@") != 1):
-        raise ValidationError("Email không hợp lệ.")
 
 
 class ForgotPasswordForm(FlaskForm):
     contact = StringField("Email hoặc số điện thoại đã dùng để đăng nhập", validators=[
         DataRequired("Vui lòng nhập email hoặc số điện thoại."), Length(max=254),
-        _contact_format])
+        contact_format])
 
 
 class ResetPasswordForm(FlaskForm):
@@ -99,16 +91,17 @@ def send_reset_link(contact: str, base_url: str) -> bool:
     if user is None or not user.email:
         log.info("password reset requested for an unknown account or one without email")
         return False
-    minutes = int(current_app.config.get("PASSWORD_RESET_MAX_AGE", 3600)) // 60
     mail = render_mail("password_reset", user=user, link=reset_link(user, base_url),
-                       valid_for=_duration(minutes),
+                       valid_for=_valid_for(),
                        first_password=user.password_hash == UNUSABLE_PASSWORD,
                        forgot_link=f"{base_url.rstrip('/')}/forgot")
     deliver(user.email, *mail)
     return True
 
 
-def _duration(minutes: int) -> str:
+def _valid_for() -> str:
+    """How long a reset link works, in words ("1 giờ", "30 phút")."""
+    minutes = int(current_app.config.get("PASSWORD_RESET_MAX_AGE", 3600)) // 60
     return f"{minutes // 60} giờ" if minutes % 60 == 0 else f"{minutes} phút"
 
 
@@ -127,9 +120,8 @@ def forgot_password():
                            queue_name="default")
         if isinstance(job, jobs.LocalJob) and job.status == "failed":
             log.error("password reset mail failed: %s", job.error)  # same answer regardless
-        minutes = int(current_app.config.get("PASSWORD_RESET_MAX_AGE", 3600)) // 60
         return render_template("forgot_password_sent.html", by_phone=email is None,
-                               valid_for=_duration(minutes))
+                               valid_for=_valid_for())
     return render_template("forgot_password.html", form=form)
 
 

@@ -14,12 +14,13 @@ from collections.abc import Iterator
 from datetime import date
 
 from flask import Response, abort, request, stream_with_context
-from flask_login import current_user, login_required
+from flask_login import login_required
 from sqlalchemy import select
 
 from .. import audit
 from ..extensions import db
 from ..models import Certificate, FrameworkVersion, Programme, User
+from ..web import admin_required
 from .issue import public_base, verify_url
 from .views import bp
 
@@ -89,8 +90,7 @@ def csv_chunks(lines: Iterator[list[str]]) -> Iterator[str]:
 @bp.get("/admin/certificates/confirmations.csv")
 @login_required
 def export_confirmations():
-    if not current_user.is_admin:
-        abort(403)
+    admin_required()
     programme_id = request.args.get("programme", type=int)
     since_text = request.args.get("since", "")
     try:

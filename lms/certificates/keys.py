@@ -45,10 +45,6 @@ class PdfSigningMaterial:
     chain_pem: tuple[bytes, ...]
     development: bool
 
-    @property
-    def certificate(self) -> x509.Certificate:
-        return x509.load_pem_x509_certificate(self.cert_pem)
-
 
 def _write_once(path: Path, data: bytes) -> None:
     """Create `path` with `data` (mode 0600) unless it exists; never overwrite."""

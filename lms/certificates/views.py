@@ -4,6 +4,7 @@ published keys, and the admins' list, bulk issue (a job) and revocation."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from flask import (
     Blueprint,
@@ -24,8 +25,9 @@ from wtforms.validators import DataRequired, Length
 from .. import jobs
 from ..extensions import db, limiter
 from ..models import Certificate, FrameworkVersion, Programme, User
+from ..web import admin_required
 from . import credential, keys
-from .issue import RevokeError, public_base, revoke
+from .issue import RevokeError, public_base, revoke, verify_url
 from .serial import normalise
 
 bp = Blueprint("certificates", __name__)
@@ -40,16 +42,17 @@ class BulkIssueForm(FlaskForm):
     programme_id = SelectField("Chương trình, lớp", coerce=int)
 
 
-def _admin_required() -> None:
-    if not current_user.is_admin:
-        abort(403)
+def _lookup(serial: str) -> Certificate | None:
+    canonical = normalise(serial)
+    if canonical is None:
+        return None
+    return db.session.scalar(db.select(Certificate).filter_by(serial=canonical))
 
 
 def _own_certificate(serial: str) -> Certificate:
     """The certificate if the current user holds it or is an admin; 404 for anyone else, so
     nobody learns which serials exist."""
-    canonical = normalise(serial)
-    cert = canonical and db.session.scalar(db.select(Certificate).filter_by(serial=canonical))
+    cert = _lookup(serial)
     if not cert or (cert.user_id != current_user.id and not current_user.is_admin):
         abort(404)
     return cert
@@ -73,35 +76,33 @@ def mine():
     return render_template("certificates/mine.html", certs=certs)
 
 
-def _revoked_response(cert: Certificate):
-    return render_template("certificates/revoked.html", cert=cert), 410
+def _attachment(serial: str, ext: str, mimetype: str,
+                body_of: Callable[[Certificate], bytes | str | None]):
+    """A download of one of the owner's signed documents; a revoked one only for admins (410
+    for the learner), a missing one 404."""
+    cert = _own_certificate(serial)
+    if cert.revoked_at and not current_user.is_admin:
+        return render_template("certificates/revoked.html", cert=cert), 410
+    body = body_of(cert)
+    if body is None:
+        abort(404)
+    return Response(body, mimetype=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="{cert.serial}.{ext}"',
+        "Cache-Control": "private, no-store",
+    })
 
 
 @bp.get("/certificates/<serial>.pdf")
 @login_required
 def download_pdf(serial: str):
-    cert = _own_certificate(serial)
-    if cert.revoked_at and not current_user.is_admin:
-        return _revoked_response(cert)
-    if not cert.pdf:
-        abort(404)
-    return Response(cert.pdf, mimetype="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="{cert.serial}.pdf"',
-        "Cache-Control": "private, no-store",
-    })
+    return _attachment(serial, "pdf", "application/pdf", lambda cert: cert.pdf or None)
 
 
 @bp.get("/certificates/<serial>.json")
 @login_required
 def download_json(serial: str):
-    cert = _own_certificate(serial)
-    if cert.revoked_at and not current_user.is_admin:
-        return _revoked_response(cert)
-    body = json.dumps(cert.credential, ensure_ascii=False, indent=2)
-    return Response(body, mimetype="application/vc+ld+json", headers={
-        "Content-Disposition": f'attachment; filename="{cert.serial}.json"',
-        "Cache-Control": "private, no-store",
-    })
+    return _attachment(serial, "json", "application/vc+ld+json",
+                       lambda cert: json.dumps(cert.credential, ensure_ascii=False, indent=2))
 
 
 # --- public ---------------------------------------------------------------------------------
@@ -115,13 +116,6 @@ def _verify_limits(view):
                                 deduct_when=lambda response: response.status_code == 404)(view)
     return limiter.shared_limit(lambda: current_app.config["RATELIMIT_VERIFY_IP"],
                                 scope="verify")(view)
-
-
-def _lookup(serial: str) -> Certificate | None:
-    canonical = normalise(serial)
-    if canonical is None:
-        return None
-    return db.session.scalar(db.select(Certificate).filter_by(serial=canonical))
 
 
 @bp.get("/verify/<serial>")
@@ -145,7 +139,7 @@ def verify_status(serial: str):
         return {"status": "unknown", "serial": serial}, 404
     revoked = []
     if cert.revoked_at:
-        revoked.append({"id": f"{base}/verify/{cert.serial}", "revoked": True})
+        revoked.append({"id": verify_url(base, cert.serial), "revoked": True})
     return {
         "id": f"{base}/verify/{cert.serial}/status",
         "issuer": credential.issuer_id(base),
@@ -202,7 +196,7 @@ def _bulk_form() -> BulkIssueForm:
 @bp.get("/admin/certificates")
 @login_required
 def admin_list():
-    _admin_required()
+    admin_required()
     q = (request.args.get("q") or "").strip()
     stmt = db.select(Certificate).order_by(Certificate.issued_at.desc()).limit(200)
     if q:
@@ -216,7 +210,7 @@ def admin_list():
 @bp.post("/admin/certificates/issue")
 @login_required
 def admin_bulk_issue():
-    _admin_required()
+    admin_required()
     form = _bulk_form()
     if not form.validate_on_submit():
         flash("Hãy chọn một chương trình.", "error")
@@ -241,7 +235,7 @@ def _bulk_message(result: dict) -> str:
 @bp.get("/admin/certificates/jobs/<job_id>")
 @login_required
 def admin_bulk_status(job_id: str):
-    _admin_required()
+    admin_required()
     job = jobs.job_progress(job_id, "lms.jobs.issue_certificates_for_programme",
                             failed="Việc cấp chứng chỉ thất bại sau nhiều lần thử.")
     if job is None:
@@ -258,7 +252,7 @@ def admin_bulk_status(job_id: str):
 @bp.route("/admin/certificates/<serial>", methods=["GET", "POST"])
 @login_required
 def admin_detail(serial: str):
-    _admin_required()
+    admin_required()
     cert = _lookup(serial) or abort(404)
     form = RevokeForm()
     if form.validate_on_submit():

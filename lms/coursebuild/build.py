@@ -225,10 +225,6 @@ class BuildFailure:
     message: str
 
 
-def _build_one(source: Path, out_dir: Path, cache_dir: Path | None) -> BuildResult:
-    return build_module_result(source, out_dir, cache_dir)
-
-
 def build_all(sources: list[Path], out_dir: Path = DEFAULT_OUT, cache_dir: Path | None = None,
               jobs: int | None = None,
               report: Callable[[BuildResult | BuildFailure, int, int], None] | None = None,
@@ -254,12 +250,12 @@ def build_all(sources: list[Path], out_dir: Path = DEFAULT_OUT, cache_dir: Path 
     if jobs == 1:
         for source in sources:
             try:
-                record(_build_one(source, out_dir, cache_dir))
+                record(build_module_result(source, out_dir, cache_dir))
             except (SourceError, tools.ToolsMissing, tools.ToolFailed, OSError) as exc:
                 record(BuildFailure(source, str(exc)))
     else:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = {pool.submit(_build_one, s, out_dir, cache_dir): s for s in sources}
+            futures = {pool.submit(build_module_result, s, out_dir, cache_dir): s for s in sources}
             for future in as_completed(futures):
                 try:
                     record(future.result())

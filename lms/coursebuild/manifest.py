@@ -59,15 +59,35 @@ def _keywords(module: ModuleSource) -> list[str]:
     return [f"TT02-2025 {c.id} mức {c.level}" for c in module.competencies]
 
 
-def manifest_12(module: ModuleSource, files: list[str]) -> bytes:
-    ns, ids = NS_12, _ids(module)
+def _package(module: ModuleSource, files: list[str], ns: dict, schemas: list[tuple[str, str]],
+             schemaversion: str, scormtype: str, **item_attrs: str):
+    """What both versions share: the root, metadata up to the LOM, the one-item organization
+    and the one SCO resource. Returns (metadata, organization, item) for the version's parts."""
+    ids = _ids(module)
     root = etree.Element(f"{{{ns[None]}}}manifest", nsmap=ns)
     root.set("identifier", ids["manifest"])
     root.set("version", "1.0")
-    root.set(f"{{{XSI}}}schemaLocation", " ".join(f"{u} {f}" for u, f in SCHEMAS_12))
+    root.set(f"{{{XSI}}}schemaLocation", " ".join(f"{u} {f}" for u, f in schemas))
     meta = _el(root, ns, "metadata")
     _el(meta, ns, "schema", "ADL SCORM")
-    _el(meta, ns, "schemaversion", "1.2")
+    _el(meta, ns, "schemaversion", schemaversion)
+    orgs = _el(root, ns, "organizations", default=ids["org"])
+    org = _el(orgs, ns, "organization", identifier=ids["org"])
+    _el(org, ns, "title", module.title)
+    item = _el(org, ns, "item", identifier=ids["item"], identifierref=ids["res"], **item_attrs)
+    _el(item, ns, "title", module.title)
+    resources = _el(root, ns, "resources")
+    res = _el(resources, ns, "resource", identifier=ids["res"], type="webcontent", href=LAUNCH)
+    res.set(f"{{{ns['adlcp']}}}{scormtype}", "sco")
+    for name in files:
+        _el(res, ns, "file", href=name)
+    return root, meta, org, item
+
+
+def manifest_12(module: ModuleSource, files: list[str]) -> bytes:
+    ns = NS_12
+    root, meta, _org, item = _package(module, files, ns, SCHEMAS_12, "1.2", "scormtype",
+                                      isvisible="true")
     lom = _el(meta, ns, "lom", prefix="imsmd")
     general = _el(lom, ns, "general", prefix="imsmd")
     title = _el(general, ns, "title", prefix="imsmd")
@@ -78,30 +98,14 @@ def manifest_12(module: ModuleSource, files: list[str]) -> bytes:
     for word in _keywords(module):
         kw = _el(general, ns, "keyword", prefix="imsmd")
         _el(kw, ns, "langstring", word, prefix="imsmd").set(XML_LANG, LANG)
-    orgs = _el(root, ns, "organizations", default=ids["org"])
-    org = _el(orgs, ns, "organization", identifier=ids["org"])
-    _el(org, ns, "title", module.title)
-    item = _el(org, ns, "item", identifier=ids["item"], identifierref=ids["res"],
-               isvisible="true")
-    _el(item, ns, "title", module.title)
     _el(item, ns, "masteryscore", str(module.passing_score), prefix="adlcp")
-    resources = _el(root, ns, "resources")
-    res = _el(resources, ns, "resource", identifier=ids["res"], type="webcontent", href=LAUNCH)
-    res.set(f"{{{ns['adlcp']}}}scormtype", "sco")
-    for name in files:
-        _el(res, ns, "file", href=name)
     return _serialize(root)
 
 
 def manifest_2004(module: ModuleSource, files: list[str]) -> bytes:
     ns, ids = NS_2004, _ids(module)
-    root = etree.Element(f"{{{ns[None]}}}manifest", nsmap=ns)
-    root.set("identifier", ids["manifest"])
-    root.set("version", "1.0")
-    root.set(f"{{{XSI}}}schemaLocation", " ".join(f"{u} {f}" for u, f in SCHEMAS_2004))
-    meta = _el(root, ns, "metadata")
-    _el(meta, ns, "schema", "ADL SCORM")
-    _el(meta, ns, "schemaversion", "2004 4th Edition")
+    root, meta, org, item = _package(module, files, ns, SCHEMAS_2004, "2004 4th Edition",
+                                     "scormType")
     lom = _el(meta, ns, "lom", prefix="lom")
     general = _el(lom, ns, "general", prefix="lom")
     ident = _el(general, ns, "identifier", prefix="lom")
@@ -115,11 +119,6 @@ def manifest_2004(module: ModuleSource, files: list[str]) -> bytes:
     for word in _keywords(module):
         kw = _el(general, ns, "keyword", prefix="lom")
         _el(kw, ns, "string", word, prefix="lom", language=LANG)
-    orgs = _el(root, ns, "organizations", default=ids["org"])
-    org = _el(orgs, ns, "organization", identifier=ids["org"])
-    _el(org, ns, "title", module.title)
-    item = _el(org, ns, "item", identifier=ids["item"], identifierref=ids["res"])
-    _el(item, ns, "title", module.title)
     seq = _el(item, ns, "sequencing", prefix="imsss")
     objectives = _el(seq, ns, "objectives", prefix="imsss")
     # The passing score as the LMS sees it (cmi.scaled_passing_score), like 1.2's masteryscore.
@@ -130,11 +129,6 @@ def manifest_2004(module: ModuleSource, files: list[str]) -> bytes:
         objectiveSetByContent="true")
     org_seq = _el(org, ns, "sequencing", prefix="imsss")
     _el(org_seq, ns, "controlMode", prefix="imsss", choice="true", flow="true")
-    resources = _el(root, ns, "resources")
-    res = _el(resources, ns, "resource", identifier=ids["res"], type="webcontent", href=LAUNCH)
-    res.set(f"{{{ns['adlcp']}}}scormType", "sco")
-    for name in files:
-        _el(res, ns, "file", href=name)
     return _serialize(root)
 
 

@@ -3,11 +3,10 @@ WebVTT captions, all reproducible byte for byte from the same source and tools."
 
 from __future__ import annotations
 
-import json
 import math
 import shutil
 import wave
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import captions
@@ -20,8 +19,6 @@ CHECK_OFFSET_S = 0.5  # a check stops the video this far into the pause after it
 VIDEO = "lesson.mp4"
 CAPTIONS = "captions.vi.vtt"
 POSTER = "poster.png"
-TIMELINE = "timeline.json"
-MEDIA_FILES = (VIDEO, CAPTIONS, POSTER, TIMELINE)
 
 
 @dataclass(frozen=True)
@@ -36,14 +33,6 @@ class Timeline:
     slides: list[SlideSpan]
     checks: list[float]  # when each check (in source order) stops the video
     duration: float
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True, indent=1)
-
-    @classmethod
-    def from_json(cls, text: str) -> Timeline:
-        data = json.loads(text)
-        return cls([SlideSpan(**s) for s in data["slides"]], data["checks"], data["duration"])
 
 
 def span_seconds(speech: float) -> float:
@@ -115,7 +104,7 @@ def encode_video(work: Path, images: list[str], spans: list[SlideSpan], audio: P
 
 
 def build_media(module: ModuleSource, work: Path, out: Path) -> Timeline:
-    """Write MEDIA_FILES for `module` into `out`, using `work` for intermediate files."""
+    """Write VIDEO, CAPTIONS and POSTER for `module` into `out`; `work` holds the rest."""
     work.mkdir(parents=True, exist_ok=True)
     out.mkdir(parents=True, exist_ok=True)
     slides = module.slides
@@ -141,5 +130,4 @@ def build_media(module: ModuleSource, work: Path, out: Path) -> Timeline:
     shutil.copyfile(work / VIDEO, out / VIDEO)
     shutil.copyfile(work / images[0], out / POSTER)
     (out / CAPTIONS).write_text(captions.to_vtt(cues), encoding="utf-8", newline="\n")
-    (out / TIMELINE).write_text(timeline.to_json(), encoding="utf-8", newline="\n")
     return timeline

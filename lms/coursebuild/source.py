@@ -7,13 +7,14 @@ file name and the place in the file, so a writer can fix a module in one pass.
 from __future__ import annotations
 
 import re
-import subprocess
 import tempfile
 import wave
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+
+from .tools import run_tool
 
 FRAMEWORK_DIR = Path(__file__).resolve().parent.parent / "data" / "frameworks"
 DEFAULT_FRAMEWORK = "tt02-2025"
@@ -271,12 +272,8 @@ def parse(path: Path, framework: dict | None = None) -> ModuleSource:
 
 def speak(text: str, wav_path: Path) -> float:
     """Synthesize `text` with espeak-ng's Vietnamese voice; return the duration in seconds."""
-    subprocess.run(
-        ["espeak-ng", "-v", VOICE, "-s", str(SPEED_WPM), "-w", str(wav_path), "--stdin"],
-        input=text.encode("utf-8"),
-        check=True,
-        capture_output=True,
-    )
+    run_tool(["espeak-ng", "-v", VOICE, "-s", str(SPEED_WPM), "-w", str(wav_path), "--stdin"],
+             stdin=text.encode("utf-8"))
     with wave.open(str(wav_path)) as w:
         return w.getnframes() / w.getframerate()
 

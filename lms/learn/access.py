@@ -7,44 +7,30 @@ module. Retired programmes, topics and modules are hidden from everyone but admi
 
 from __future__ import annotations
 
-import importlib
-from types import ModuleType
-
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from .. import assignments
 from ..extensions import db
 from ..guest import is_guest
 from ..models import Enrollment, Module, Programme, Topic, User
-
-
-def _assignments() -> ModuleType | None:
-    """`lms.assignments` (written by the organisations work); None until it exists."""
-    try:
-        return importlib.import_module("lms.assignments")
-    except ImportError:
-        return None
 
 
 def signed_in(user: object) -> bool:
     return bool(getattr(user, "is_authenticated", False))
 
 
-def assigned_items(user: User) -> list:
-    """Mandated items for the home page; an empty list until lms.assignments provides them."""
-    mod = _assignments()
-    fn = getattr(mod, "assigned_items", None)
-    if fn is None or not signed_in(user) or is_guest(user):
+def assigned_items(user: User) -> list[assignments.AssignedItem]:
+    """The learner's mandated items (`lms.assignments`); none for visitors and guests."""
+    if not signed_in(user) or is_guest(user):
         return []
-    return list(fn(user))
+    return assignments.assigned_items(user)
 
 
 def is_assigned(user: User, module: Module) -> bool:
-    mod = _assignments()
-    fn = getattr(mod, "is_assigned", None)
-    if fn is None or not signed_in(user) or is_guest(user):
+    if not signed_in(user) or is_guest(user):
         return False
-    return bool(fn(user, module))
+    return assignments.is_assigned(user, module)
 
 
 def is_admin(user: object) -> bool:
@@ -113,10 +99,7 @@ def package_allowed(user: object, package_id: int) -> bool:
     A package that delivers catalog modules follows the modules' rules; any other package is
     for signed-in accounts (not guests), as before the catalog existed.
     """
-    modules = db.session.scalars(select(Module).where(Module.package_id == package_id)).all()
-    if not modules:
-        return signed_in(user) and not is_guest(user)
-    return any(may_learn(user, m) for m in modules)
+    return package_id in allowed_package_ids(user, [package_id])
 
 
 def enrol(user: User, programme: Programme, source: str = "self") -> Enrollment:
@@ -151,7 +134,7 @@ def allowed_package_ids(user: object, package_ids: list[int]) -> set[int]:
         enrolled = set(db.session.scalars(select(Enrollment.programme_id).where(
             Enrollment.user_id == user.id)))  # type: ignore[attr-defined]
         for item in assigned_items(user):  # type: ignore[arg-type]
-            covered.update(m.id for m in getattr(getattr(item, "target", None), "modules", []))
+            covered.update(m.id for m in item.target.modules)
 
     def ok(m: Module) -> bool:
         prog = m.topic.programme

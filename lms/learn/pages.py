@@ -78,7 +78,6 @@ class ProgrammeView:
 @dataclass
 class Assigned:
     items: list = field(default_factory=list)
-    module_ids: set[int] = field(default_factory=set)
     programme_ids: set[int] = field(default_factory=set)
 
 
@@ -87,20 +86,19 @@ def assigned_for(user: object) -> Assigned:
     items = access.assigned_items(user)  # type: ignore[arg-type]
     out = Assigned(items=items)
     for item in items:
-        target = getattr(item, "target", None)
-        for module in getattr(target, "modules", []):
-            out.module_ids.add(module.id)
+        for module in item.target.modules:
             out.programme_ids.add(module.topic.programme_id)
-        obj = getattr(target, "obj", None)
-        if isinstance(obj, Programme):
-            out.programme_ids.add(obj.id)
+        if isinstance(item.target.obj, Programme):
+            out.programme_ids.add(item.target.obj.id)
     return out
 
 
+# A programme's topics, modules and packages in three queries (not one per topic).
+TREE = selectinload(Programme.topics).selectinload(Topic.modules).selectinload(Module.package)
+
+
 def visible_programmes(user: object) -> list[Programme]:
-    query = (select(Programme).order_by(Programme.position, Programme.id)
-             .options(selectinload(Programme.topics).selectinload(Topic.modules)
-                      .selectinload(Module.package)))
+    query = select(Programme).order_by(Programme.position, Programme.id).options(TREE)
     if not access.is_admin(user):
         query = query.where(Programme.retired_at.is_(None))
     return list(db.session.scalars(query))
@@ -135,18 +133,23 @@ def next_row(rows: list[ModuleRow]) -> ModuleRow | None:
     return None
 
 
+def _user_id(user: object) -> int | None:
+    return getattr(user, "id", None) if access.signed_in(user) else None
+
+
 def programme_view(user: object, programme: Programme, assigned: Assigned,
-                   enrolled_ids: set[int] | None = None) -> ProgrammeView:
+                   enrolled_ids: set[int] | None = None,
+                   prog: dict[int, progress.ModuleProgress] | None = None) -> ProgrammeView:
+    """`prog`: the learner's progress, already read for (at least) this programme's modules."""
     if enrolled_ids is None:
         enrolled_ids = _enrolled_ids(user)
-    user_id = getattr(user, "id", None) if access.signed_in(user) else None
-    topics = _visible_topics(user, programme)
-    modules = [m for t in topics for m in _visible_modules(user, t)]
-    prog = progress.modules_progress(user_id, modules)
+    topics = {t: _visible_modules(user, t) for t in _visible_topics(user, programme)}
+    if prog is None:
+        prog = progress.modules_progress(_user_id(user), [m for ms in topics.values() for m in ms])
     topic_views = [
         TopicView(t, progress.topic_rollup(t, prog),
-                  [ModuleRow(m, prog[m.id], access.playable(m)) for m in _visible_modules(user, t)])
-        for t in topics
+                  [ModuleRow(m, prog[m.id], access.playable(m)) for m in modules])
+        for t, modules in topics.items()
     ]
     enrolled = programme.id in enrolled_ids
     is_assigned = programme.id in assigned.programme_ids
@@ -167,7 +170,11 @@ def programme_view(user: object, programme: Programme, assigned: Assigned,
 def catalog(user: object) -> tuple[Assigned, list[ProgrammeView]]:
     assigned = assigned_for(user)
     enrolled = _enrolled_ids(user)
-    views = [programme_view(user, p, assigned, enrolled) for p in visible_programmes(user)]
+    programmes = visible_programmes(user)
+    # One registrations query for the whole catalog, not one per programme.
+    modules = [m for p in programmes for t in p.topics for m in t.modules]
+    prog = progress.modules_progress(_user_id(user), modules)
+    views = [programme_view(user, p, assigned, enrolled, prog) for p in programmes]
     return assigned, views
 
 
@@ -183,6 +190,5 @@ def competencies(module: Module) -> list[dict]:
 
 
 def module_row(user: object, module: Module) -> ModuleRow:
-    user_id = getattr(user, "id", None) if access.signed_in(user) else None
-    prog = progress.modules_progress(user_id, [module])
+    prog = progress.modules_progress(_user_id(user), [module])
     return ModuleRow(module, prog[module.id], access.playable(module))

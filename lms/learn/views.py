@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from .. import tracking
+from .. import assignments, tracking
 from ..extensions import db, limiter
 from ..guest import is_guest, start_guest
 from ..models import Module, Programme, Topic
@@ -16,7 +16,8 @@ from .labels import kind_label, level_text, minutes_text, rule_words
 
 
 def _programme(code: str) -> Programme:
-    programme = db.session.scalar(select(Programme).where(Programme.code == code))
+    programme = db.session.scalar(select(Programme).where(Programme.code == code)
+                                  .options(pages.TREE))
     if programme is None or not access.can_view_programme(current_user, programme):
         abort(404)
     return programme
@@ -39,10 +40,8 @@ def _module(code: str) -> Module:
 
 def _enrol_if_assigned(programme: Programme) -> None:
     """A programme assignment enrols the learner when they open it (lms.assignments)."""
-    mod = access._assignments()
-    fn = getattr(mod, "enrol_if_assigned", None)
-    if fn is not None and access.signed_in(current_user) and not is_guest(current_user):
-        fn(current_user, programme)
+    if access.signed_in(current_user) and not is_guest(current_user):
+        assignments.enrol_if_assigned(current_user, programme)
 
 
 @bp.app_context_processor
@@ -119,8 +118,8 @@ def start(code: str):
     if not access.playable(mod):
         flash(_("Bài học đang được chuẩn bị."), "error")
         return redirect(url_for("learn.module", code=mod.code))
-    if prog.open and access.enrolment(current_user, prog) is None and not current_user.is_admin:
-        access.enrol(current_user, prog)
+    if prog.open and not current_user.is_admin:
+        access.enrol(current_user, prog)  # idempotent
     reg = tracking.register(current_user, mod.package)
     return redirect(url_for("player.play", reg_id=reg.id))
 

@@ -165,7 +165,7 @@ def send_reminders(today: date | None = None, days: int | None = None) -> dict[s
             else:
                 mail = render_mail("overdue_digest", manager=manager, unit_name=unit_name,
                                    rows=rows, today=today, base=base,
-                                   link=base + (_path("manage.people", status="overdue") or ""))
+                                   link=base + _path("manage.people", status="overdue"))
                 lines = [line for _, late in rows for line in late]
                 if _send_once(send, DIGEST, manager.id, manager.email, today, mail, lines):
                     counts["digests"] += 1

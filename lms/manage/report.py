@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import Select, func, or_, select
@@ -76,7 +76,6 @@ class AssignmentSummary:
     assigned: int = 0
     done: int = 0
     overdue: int = 0
-    people_overdue: list[User] = field(default_factory=list)
 
     @property
     def not_done(self) -> int:

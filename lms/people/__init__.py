@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import time
 import uuid
 from pathlib import Path
 
@@ -82,16 +81,8 @@ def pending_upload(token: str, actor_id: int) -> Path | None:
 
 def forget_stale_uploads(older_than: float = PENDING_SECONDS) -> int:
     """Remove refused uploads nobody confirmed (they hold people's names and contacts)."""
-    removed, cutoff = 0, time.time() - older_than
-    for suffix in SUFFIXES:
-        for path in _uploads().glob(f"*.{suffix}"):
-            try:
-                if path.stat().st_mtime < cutoff:
-                    path.unlink()
-                    removed += 1
-            except FileNotFoundError:
-                continue
-    return removed
+    return jobs.clean_stale_temp(Path(current_app.config["CONTENT_ROOT"]), older_than,
+                                 tuple(f"_uploads/*.{suffix}" for suffix in SUFFIXES))
 
 
 def save(file_storage) -> Path:

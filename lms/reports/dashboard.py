@@ -57,9 +57,8 @@ from ..models import (
     User,
 )
 from ..progress import NOT_STARTED, live_modules, needed_modules
-from .roster import done_expr, status_expr
+from .roster import EXCLUDED_ROLES, done_expr, done_moment, learner_unit, localtime, status_expr
 
-EXCLUDED_ROLES = ("guest",)
 DEFAULT_TARGET = 80
 BEHIND_COUNT = 10
 
@@ -76,12 +75,6 @@ def month_of(expr: ColumnElement) -> ColumnElement:
     if _dialect() == "postgresql":
         return func.to_char(func.timezone("Asia/Ho_Chi_Minh", expr), "YYYY-MM")
     return func.strftime("%Y-%m", expr, "+7 hours")
-
-
-def _greatest(a: ColumnElement, b: ColumnElement) -> ColumnElement:
-    if _dialect() == "postgresql":
-        return func.greatest(a, b)
-    return func.max(a, b)
 
 
 def _flag(cond: ColumnElement[bool]) -> ColumnElement:
@@ -128,8 +121,7 @@ def _module_totals(programme: Programme) -> tuple[Select | None, int]:
     done_any = or_(*[and_(r.package_id == m.package_id, done_expr(m, r))
                      for m in required if m.package_id is not None]) if done_terms else None
     done_sum = sum(done_terms[1:], done_terms[0]) if done_terms else literal(0)
-    moment = _greatest(func.coalesce(r.completed_at, r.updated_at), r.updated_at)
-    last_done = (func.max(case((done_any, moment), else_=None))
+    last_done = (func.max(case((done_any, done_moment(r)), else_=None))
                  if done_any is not None else null())
     q = (select(r.user_id.label("user_id"), func.sum(done_sum).label("done"),
                 func.max(_flag(status_expr(r) != NOT_STARTED)).label("started"),
@@ -152,7 +144,7 @@ def _refresh_programme(programme: Programme) -> None:
         totals = None
         done, started, completed_at = literal(0), literal(0), null()
     q = (select(pairs.c.user_id, literal(programme.id), u.name,
-                func.coalesce(u.unit_id, u.residence_unit_id), u.unit_id.is_not(None),
+                learner_unit(u), u.unit_id.is_not(None),
                 pairs.c.enrolled_at, pairs.c.assigned == 1, pairs.c.due_date, done,
                 literal(needed), started == 1, completed_at)
          .select_from(pairs).join(u, u.id == pairs.c.user_id)
@@ -456,10 +448,5 @@ __all__ = ["refresh", "last_refresh", "city_dashboard", "unit_dashboard", "unfin
 
 def when_label(moment: datetime | None) -> str:
     """A stored timestamp as Hai Phong local time, dd/mm/yyyy hh:mm."""
-    if moment is None:
-        return ""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    from ..assignments import VIETNAM
-
-    return moment.astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M")
+    local = localtime(moment)
+    return "" if local is None else local.strftime("%d/%m/%Y %H:%M")

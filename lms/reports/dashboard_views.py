@@ -15,6 +15,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from ..assignments import today_vn
+from ..auth import _safe_next
 from ..extensions import db
 from ..models import Module, Programme, Topic, Unit
 from ..units import KINDS
@@ -136,11 +137,10 @@ def unit(unit_id: int):
     d = dash.unit_dashboard(u, _programme_arg())
     page = max(1, request.args.get("page", 1, type=int) or 1)
     todo, total = dash.unfinished(u.id, page, PAGE_SIZE)
-    mandated = [r for r in d.programmes if r.assigned]
-    rates = [dash.UnitRate(u, r.assigned, r.assigned_done, r.target) for r in mandated]
+    mandated = [r for r in d.programmes if r.assigned]  # d.unit_rates: one per row here
     targets = {r.target for r in mandated}
     rate_chart = _rates_chart(
-        "chart-unit-rates", f"Tỷ lệ hoàn thành lớp bắt buộc — {u.name}", rates,
+        "chart-unit-rates", f"Tỷ lệ hoàn thành lớp bắt buộc — {u.name}", d.unit_rates,
         [r.programme.title for r in mandated],
         targets.pop() if len(targets) == 1 else None) if mandated else None
     charts = {"programmes": _programmes_chart("chart-programmes", d),
@@ -166,7 +166,8 @@ def refresh():
         flash("Đã cập nhật số liệu.", "success")
     else:
         flash("Đang cập nhật số liệu; tải lại trang sau ít phút.", "success")
-    return redirect(request.form.get("next") or url_for("dashboards.city"))
+    back = request.form.get("next")  # a path on this site only (no open redirect)
+    return redirect(_safe_next(back) if back else url_for("dashboards.city"))
 
 
 # --- SCORM reports ----------------------------------------------------------------------------

@@ -245,6 +245,16 @@ def status_expr(r: Any) -> ColumnElement:
     )
 
 
+def learner_unit(u: Any) -> ColumnElement:
+    """A learner's unit: their unit, else the commune they live in."""
+    return func.coalesce(u.unit_id, u.residence_unit_id)
+
+
+def done_moment(r: Any) -> ColumnElement:
+    """When a registration's module was done: its completion time, or its last update if later."""
+    return _greatest(func.coalesce(r.completed_at, r.updated_at), r.updated_at)
+
+
 def done_expr(module: Module, r: Any) -> ColumnElement[bool]:
     """`module_status(...).done`: passed, or (done_when "completed") completed."""
     if module.done_when == "completed":
@@ -280,7 +290,7 @@ def _build(section: Section, col_modules: Sequence[Module], filters: RosterFilte
     cert = aliased(Certificate, name="cert")
     prog_id = section.programme.id
     q = (select().select_from(e).join(u, u.id == e.user_id)
-         .outerjoin(unit, unit.id == func.coalesce(u.unit_id, u.residence_unit_id))
+         .outerjoin(unit, unit.id == learner_unit(u))
          .outerjoin(cert, and_(cert.user_id == e.user_id, cert.programme_id == prog_id,
                                cert.revoked_at.is_(None))))
     regs: dict[int, Any] = {}
@@ -312,8 +322,7 @@ def _build(section: Section, col_modules: Sequence[Module], filters: RosterFilte
     for m in section.required:
         r = regs.get(m.package_id)  # type: ignore[arg-type]
         if r is not None:
-            moment = _greatest(func.coalesce(r.completed_at, r.updated_at), r.updated_at)
-            stamps.append(case((done_expr(m, r), moment), else_=None))
+            stamps.append(case((done_expr(m, r), done_moment(r)), else_=None))
     completed_at = (type_coerce(case((complete, _greatest(*stamps)), else_=None),
                                 DateTime(timezone=True)) if stamps else null())
 
@@ -392,7 +401,7 @@ def _utc_bound(day: date) -> datetime:
 def _apply_filters(q: Select, f: RosterFilters, u: Any, e: Any, unit: Any,
                    overall: ColumnElement, completed_at: ColumnElement) -> Select:
     if f.unit_id is not None:
-        q = q.where(func.coalesce(u.unit_id, u.residence_unit_id) == f.unit_id)
+        q = q.where(learner_unit(u) == f.unit_id)
     if f.unit_kind:
         q = q.where(unit.kind == f.unit_kind)
     if f.role == "civil_servant":
@@ -493,4 +502,5 @@ def localtime(value: datetime | None) -> datetime | None:
 
 
 __all__ = ["RosterFilters", "Roster", "Section", "ScopeNotFound", "build_roster", "sections",
-           "status_expr", "done_expr", "localtime"]
+           "status_expr", "done_expr", "done_moment", "learner_unit", "localtime",
+           "EXCLUDED_ROLES"]

@@ -36,10 +36,9 @@ from ..models import (
     User,
 )
 from ..progress import NOT_STARTED
-from .roster import status_expr
+from .roster import EXCLUDED_ROLES, learner_unit, status_expr
 
 BUCKETS = 10
-EXCLUDED_ROLES = ("guest",)
 WRONG = ("wrong", "incorrect")
 
 
@@ -65,7 +64,7 @@ def refresh_module_stats() -> None:
     if not packages:
         return
     r, u = Registration, User
-    unit = func.coalesce(u.unit_id, u.residence_unit_id)
+    unit = learner_unit(u)
     started = status_expr(r) != NOT_STARTED
     bucket = _bucket_expr(r.score_scaled)
     cols = [r.package_id, unit.label("unit_id"), func.count(), func.sum(_flag(started)),

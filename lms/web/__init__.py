@@ -13,6 +13,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from .. import audit, jobs, tracking, units
 from ..extensions import db
 from ..import_messages import explain
+from ..learn.access import allowed_package_ids, package_allowed  # catalog rules
 from ..models import AuditLog, Package, Registration, Unit
 from ..scorm.errors import PackageError
 
@@ -41,8 +42,6 @@ def admin_required() -> None:
 @login_required
 def index():
     packages = db.session.scalars(select(Package).order_by(Package.title)).all()
-    from ..learn.access import allowed_package_ids  # only what this learner may start
-
     allowed = allowed_package_ids(current_user, [p.id for p in packages])
     regs = {r.package_id: r for r in db.session.scalars(
         select(Registration).where(Registration.user_id == current_user.id))}
@@ -54,8 +53,6 @@ def index():
 @login_required
 def start(package_id: int):
     package = db.session.get(Package, package_id) or abort(404)
-    from ..learn.access import package_allowed  # catalog rules (closed classes, guests)
-
     registered = db.session.scalar(select(Registration.id).where(
         Registration.user_id == current_user.id, Registration.package_id == package.id))
     if registered is None and not package_allowed(current_user, package.id):

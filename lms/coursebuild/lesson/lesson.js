@@ -127,12 +127,10 @@
     playBtn.setAttribute("aria-label", playing ? "Tạm dừng video" : "Phát video");
     bigPlay.hidden = playing || pendingCheck >= 0 || state.phase !== "video";
     var i = slideAt(t);
-    var s = data.slides[i];
     $("progress-text").textContent = "Trang " + (i + 1) + "/" + data.slides.length +
       " · đã xem " + Math.round(100 * state.furthest / data.duration) + "%";
     if (slideTextShown !== i) renderSlideText(i);
     root.setAttribute("data-slide", String(i + 1));
-    void s;
   }
   var slideTextShown = -1;
   function renderSlideText(i) {
@@ -152,21 +150,17 @@
   function onTime(t) {
     if (state.phase !== "video") return;
     t = Math.max(0, Math.min(t, data.duration));
-    var stop = limit();
     var i = firstUnanswered();
-    if (i >= 0 && t >= stop - EPS) {
-      t = stop;
-      if (Math.abs(video.currentTime - stop) > EPS) setVideoTime(stop);
-      state.position = t;
-      if (t > state.furthest) state.furthest = t;
-      openCheck(i);
-      updateVideoUi();
-      return;
+    var atCheck = i >= 0 && t >= data.checks[i].time - EPS;
+    if (atCheck) {
+      t = data.checks[i].time;
+      if (Math.abs(video.currentTime - t) > EPS) setVideoTime(t);
     }
     state.position = t;
     if (t > state.furthest) state.furthest = t;
+    if (atCheck) openCheck(i);
     updateVideoUi();
-    if (t >= data.duration - 0.3 && pendingCheck < 0) onVideoEnd();
+    if (!atCheck && t >= data.duration - 0.3 && pendingCheck < 0) onVideoEnd();
   }
 
   function play() {
@@ -355,7 +349,7 @@
   function renderQuiz() {
     var list = $("quiz-list");
     list.innerHTML = "";
-    data.quiz.forEach(function (q, i) {
+    data.quiz.forEach(function (q) {
       var li = el("li", { "class": "question" });
       var fs = el("fieldset");
       fs.appendChild(el("legend", {}, q.prompt));
@@ -365,7 +359,6 @@
       fs.appendChild(box);
       li.appendChild(fs);
       list.appendChild(li);
-      void i;
     });
     $("quiz-error").textContent = "";
   }
@@ -479,7 +472,6 @@
   setInterval(function () { if (!video.paused) persist(false); }, 15000);
 
   function start() {
-    seek.max = String(Math.ceil(data.duration));
     var connected = scorm.init();
     var resumed = connected && restore();
     if (connected) {
